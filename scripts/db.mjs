@@ -1,0 +1,229 @@
+#!/usr/bin/env node
+// The local Supabase-compatible Postgres, without Docker: a private cluster built
+// from the system's PostgreSQL binaries, pg_cron preloaded, pgTAP available, the
+// roles and default privileges of a Supabase database, and the project's
+// migrations pushed by the real Supabase CLI.
+//
+//   node scripts/db.mjs start|stop|status|url|push   (env: LOCAL_DB_DIR, LOCAL_DB_PORT)
+//
+// `start` is idempotent: it reuses an existing cluster (and a running server) and
+// pushes only new migrations. It reports whether it started the server, so that a
+// caller stops only what it started.
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const isRoot = process.getuid?.() === 0;
+const PACKAGES = (v) => [`postgresql-${v}`, `postgresql-${v}-cron`, `postgresql-${v}-pgtap`, "libtap-parser-sourcehandler-pgtap-perl"];
+
+export function defaults(env = process.env) {
+  return {
+    dir: path.resolve(root, env.LOCAL_DB_DIR ?? ".local/db"),
+    port: Number(env.LOCAL_DB_PORT ?? 54322),
+  };
+}
+
+/** Connection string for the local cluster (the superuser `postgres`, as Supabase's local stack). */
+export function dbUrl({ port } = defaults(), { forCli = false } = {}) {
+  return `postgresql://postgres:postgres@127.0.0.1:${port}/postgres${forCli ? "?sslmode=disable" : ""}`;
+}
+
+function log(msg) {
+  process.stderr.write(`[db] ${msg}\n`);
+}
+
+function run(cmd, args, opts = {}) {
+  const res = spawnSync(cmd, args, { encoding: "utf8", ...opts });
+  if (res.error) throw res.error;
+  if (res.status !== 0 && !opts.allowFail) {
+    throw new Error(`${cmd} ${args.join(" ")} exited ${res.status}\n${res.stdout ?? ""}${res.stderr ?? ""}`);
+  }
+  return res;
+}
+
+/** Runs a PostgreSQL server binary as the `postgres` OS user when we are root (initdb and postgres refuse root). */
+function runAsOwner(bin, args, opts = {}) {
+  return isRoot ? run("runuser", ["-u", "postgres", "--", bin, ...args], opts) : run(bin, args, opts);
+}
+
+function pgBinDir() {
+  const base = "/usr/lib/postgresql";
+  const versions = fs.existsSync(base)
+    ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))
+    : [];
+  return versions.length ? { version: versions[0], bin: path.join(base, versions[0], "bin") } : null;
+}
+
+function missingPackages() {
+  const pg = pgBinDir();
+  const v = pg?.version ?? "15";
+  const missing = [];
+  if (!pg) return { version: v, missing: PACKAGES(v) };
+  if (!fs.existsSync(`/usr/lib/postgresql/${v}/lib/pg_cron.so`)) missing.push(`postgresql-${v}-cron`);
+  if (!fs.existsSync(`/usr/share/postgresql/${v}/extension/pgtap.control`)) missing.push(`postgresql-${v}-pgtap`);
+  if (spawnSync("pg_prove", ["--version"]).status !== 0) missing.push("libtap-parser-sourcehandler-pgtap-perl");
+  return { version: v, missing };
+}
+
+/** Installs the Debian packages the local stack needs when root; otherwise says exactly what to run. */
+export function ensurePackages() {
+  const { missing } = missingPackages();
+  if (missing.length === 0) return pgBinDir();
+  const cmd = `apt-get update && apt-get install -y ${missing.join(" ")}`;
+  if (!isRoot) {
+    throw new Error(`missing system packages: ${missing.join(", ")}\nInstall them with:\n  sudo sh -c '${cmd}'`);
+  }
+  log(`installing ${missing.join(" ")}`);
+  run("sh", ["-c", `DEBIAN_FRONTEND=noninteractive ${cmd}`], { stdio: ["ignore", "inherit", "inherit"] });
+  const after = missingPackages();
+  if (after.missing.length) throw new Error(`still missing after install: ${after.missing.join(", ")}`);
+  return pgBinDir();
+}
+
+/**
+ * The postgres OS user must be able to reach the data folder. A checkout under a
+ * private home (mode 700) is not reachable, so root falls back to a per-checkout
+ * folder in the system's temporary directory.
+ */
+function dataDir(dir) {
+  if (!isRoot) return dir;
+  const probe = path.dirname(dir);
+  fs.mkdirSync(probe, { recursive: true });
+  if (spawnSync("runuser", ["-u", "postgres", "--", "test", "-x", probe]).status === 0) return dir;
+  const hash = createHash("sha256").update(dir).digest("hex").slice(0, 12);
+  const alt = path.join(os.tmpdir(), `supabase-session-store-${hash}`, path.basename(dir));
+  log(`${probe} is not reachable by the postgres user; using ${alt}`);
+  return alt;
+}
+
+function pgctl(bin, pgdata, args, opts) {
+  return runAsOwner(path.join(bin, "pg_ctl"), ["-D", pgdata, ...args], opts);
+}
+
+export function isRunning(opts = defaults()) {
+  const pg = pgBinDir();
+  if (!pg) return false;
+  const pgdata = path.join(dataDir(opts.dir), "pgdata");
+  if (!fs.existsSync(path.join(pgdata, "PG_VERSION"))) return false;
+  return pgctl(pg.bin, pgdata, ["status"], { allowFail: true }).status === 0;
+}
+
+function initCluster(bin, base, port) {
+  const pgdata = path.join(base, "pgdata");
+  fs.mkdirSync(base, { recursive: true });
+  if (isRoot) execFileSync("chown", ["-R", "postgres:postgres", base]);
+  log(`initialising a cluster in ${pgdata}`);
+  runAsOwner(path.join(bin, "initdb"), [
+    "-D", pgdata, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+  ]);
+  // Loopback only, trust auth: a private development cluster, like `supabase start`'s
+  // well-known password. pg_cron's jobs connect back over libpq as their owner.
+  const conf = `
+# supabase-session-store local stack
+listen_addresses = '127.0.0.1'
+port = ${port}
+unix_socket_directories = '${base}'
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+max_connections = 200
+shared_buffers = '256MB'
+fsync = on
+log_min_messages = warning
+log_line_prefix = '%m [%p] %u@%d '
+`;
+  fs.appendFileSync(path.join(pgdata, "postgresql.conf"), conf);
+}
+
+/** Makes a plain cluster look like a Supabase database before any migration runs. */
+const BOOTSTRAP_SQL = `
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin noinherit; end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin noinherit; end if;
+  if not exists (select 1 from pg_roles where rolname = 'service_role') then create role service_role nologin noinherit bypassrls; end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticator') then create role authenticator login noinherit; end if;
+end $$;
+grant anon, authenticated, service_role to authenticator;
+grant anon, authenticated, service_role to postgres;
+alter role anon set statement_timeout = '3s';
+alter role authenticated set statement_timeout = '8s';
+create schema if not exists extensions;
+grant usage on schema extensions to postgres, anon, authenticated, service_role;
+alter database postgres set search_path = "$user", public, extensions;
+grant usage on schema public to postgres, anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
+alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
+create extension if not exists pgtap with schema extensions;
+`;
+
+export function psql(sql, { port } = defaults(), extra = []) {
+  return run("psql", [dbUrl({ port }), "-X", "-v", "ON_ERROR_STOP=1", "-q", "-At", ...extra, "-c", sql]).stdout;
+}
+
+export function push(opts = defaults()) {
+  const res = run(path.join(root, "node_modules/.bin/supabase"),
+    ["db", "push", "--db-url", dbUrl(opts, { forCli: true }), "--yes"], { cwd: root });
+  const out = `${res.stdout}${res.stderr}`.trim();
+  log(out.split("\n").filter((l) => /Applying|up to date|Finished/i.test(l)).join("\n[db] ") || out);
+  return out;
+}
+
+/** Starts (or reuses) the cluster, bootstraps it and pushes migrations. */
+export function start(opts = defaults()) {
+  const pg = ensurePackages();
+  const base = dataDir(opts.dir);
+  const pgdata = path.join(base, "pgdata");
+  if (!fs.existsSync(path.join(pgdata, "PG_VERSION"))) initCluster(pg.bin, base, opts.port);
+  let started = false;
+  if (pgctl(pg.bin, pgdata, ["status"], { allowFail: true }).status !== 0) {
+    log(`starting PostgreSQL ${pg.version} on 127.0.0.1:${opts.port}`);
+    pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", `-p ${opts.port}`, "-l", path.join(base, "postgres.log")]);
+    started = true;
+  }
+  psql(BOOTSTRAP_SQL, opts);
+  push(opts);
+  return { started, url: dbUrl(opts), pgdata };
+}
+
+export function stop(opts = defaults()) {
+  const pg = pgBinDir();
+  const pgdata = path.join(dataDir(opts.dir), "pgdata");
+  if (!pg || !fs.existsSync(path.join(pgdata, "PG_VERSION"))) return false;
+  if (pgctl(pg.bin, pgdata, ["status"], { allowFail: true }).status !== 0) return false;
+  log("stopping PostgreSQL");
+  pgctl(pg.bin, pgdata, ["stop", "-m", "fast", "-w"]);
+  return true;
+}
+
+/** Stops the server immediately, as a crash would (for fault tests); `start` recovers it. */
+export function kill(opts = defaults()) {
+  const pg = pgBinDir();
+  const pgdata = path.join(dataDir(opts.dir), "pgdata");
+  pgctl(pg.bin, pgdata, ["stop", "-m", "immediate", "-w"], { allowFail: true });
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  const cmd = process.argv[2];
+  const opts = defaults();
+  try {
+    if (cmd === "start") {
+      const { url } = start(opts);
+      process.stdout.write(`${url}\n`);
+    } else if (cmd === "stop") stop(opts);
+    else if (cmd === "status") process.stdout.write(isRunning(opts) ? "running\n" : "stopped\n");
+    else if (cmd === "url") process.stdout.write(`${dbUrl(opts)}\n`);
+    else if (cmd === "push") push(opts);
+    else {
+      process.stderr.write("usage: node scripts/db.mjs start|stop|status|url|push\n");
+      process.exit(2);
+    }
+  } catch (err) {
+    process.stderr.write(`[db] ${err.message}\n`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,198 @@
+-- The SQL functions the express-session store calls: one call per store operation,
+-- each a single statement or a short PL/pgSQL body (plans cached per connection),
+-- so the pg backend and the supabase-js backend (PostgREST RPC) share one logic.
+-- SECURITY INVOKER: the caller needs service_role (or ownership) anyway.
+--
+-- Times come from the database clock, now(), only.
+
+-- A live session's data and expiry; nothing for an expired or destroyed one.
+create function public.session_get(p_sid text)
+returns table (data jsonb, expires_at timestamptz)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return query
+    select s.data, s.expires_at
+      from public.sessions s
+     where s.sid = p_sid
+       and s.expires_at > now();
+end;
+$$;
+
+-- Stores a session; returns false when nothing was stored: an expiry already past
+-- deletes the session instead, and a destroyed session (tombstone) is never revived.
+create function public.session_set(p_sid text, p_data jsonb, p_expires_at timestamptz)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if p_sid is null or p_sid = '' then
+    raise exception 'session id must be a non-empty string' using errcode = '22023';
+  end if;
+  if p_expires_at is null then
+    raise exception 'session expiry must not be null' using errcode = '22023';
+  end if;
+
+  if p_expires_at <= now() then
+    delete from public.sessions s where s.sid = p_sid and s.destroyed_at is null;
+    return false;
+  end if;
+
+  insert into public.sessions as s (sid, data, expires_at)
+  values (p_sid, p_data, p_expires_at)
+  on conflict (sid) do update
+     set data = excluded.data,
+         expires_at = excluded.expires_at
+   where s.destroyed_at is null;
+  return found;
+end;
+$$;
+
+-- Moves a live session's expiry, never its data. Writes nothing (no row version)
+-- unless the expiry moves by at least p_touch_after seconds; returns whether it wrote.
+create function public.session_touch(p_sid text, p_expires_at timestamptz, p_touch_after double precision default 0)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  update public.sessions s
+     set expires_at = p_expires_at
+   where s.sid = p_sid
+     and s.destroyed_at is null
+     and s.expires_at > now()
+     and abs(extract(epoch from p_expires_at - s.expires_at)) >= coalesce(p_touch_after, 0);
+  return found;
+end;
+$$;
+
+-- Ends a session for good: wipes its data and leaves an expired tombstone, so that
+-- a concurrent request's late set or touch cannot bring it back (both wait for this
+-- row's lock, then see the tombstone).
+create function public.session_destroy(p_sid text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into public.sessions as s (sid, data, expires_at, destroyed_at)
+  values (p_sid, '{}'::jsonb, now(), now())
+  on conflict (sid) do update
+     set data = '{}'::jsonb,
+         expires_at = least(s.expires_at, now()),
+         destroyed_at = coalesce(s.destroyed_at, now());
+end;
+$$;
+
+-- "Log out everywhere": destroys every session of a Passport user
+-- (data.passport.user, compared as text); returns how many live ones it ended.
+create function public.session_destroy_user(p_user text)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  ended integer;
+begin
+  if p_user is null or p_user = '' then
+    raise exception 'user id must be a non-empty string' using errcode = '22023';
+  end if;
+  update public.sessions s
+     set data = '{}'::jsonb,
+         expires_at = least(s.expires_at, now()),
+         destroyed_at = now()
+   where (s.data #>> '{passport,user}') = p_user
+     and s.destroyed_at is null;
+  get diagnostics ended = row_count;
+  return ended;
+end;
+$$;
+
+-- Every live session (express-session's optional `all`).
+create function public.session_all()
+returns table (sid text, data jsonb, expires_at timestamptz)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return query
+    select s.sid, s.data, s.expires_at
+      from public.sessions s
+     where s.expires_at > now()
+     order by s.sid;
+end;
+$$;
+
+-- The ids of every live session.
+create function public.session_ids()
+returns setof text
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return query
+    select s.sid from public.sessions s where s.expires_at > now() order by s.sid;
+end;
+$$;
+
+-- How many live sessions there are (express-session's optional `length`).
+create function public.session_count()
+returns bigint
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return (select count(*) from public.sessions s where s.expires_at > now());
+end;
+$$;
+
+-- Destroys every session (express-session's optional `clear`), leaving tombstones
+-- like session_destroy; returns how many live ones it ended.
+create function public.session_clear()
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+  ended integer;
+begin
+  update public.sessions s
+     set data = '{}'::jsonb,
+         expires_at = least(s.expires_at, now()),
+         destroyed_at = now()
+   where s.destroyed_at is null;
+  get diagnostics ended = row_count;
+  return ended;
+end;
+$$;
+
+-- Only service_role (and the owner) may call any of them.
+revoke all on function
+  public.session_get(text),
+  public.session_set(text, jsonb, timestamptz),
+  public.session_touch(text, timestamptz, double precision),
+  public.session_destroy(text),
+  public.session_destroy_user(text),
+  public.session_all(),
+  public.session_ids(),
+  public.session_count(),
+  public.session_clear()
+  from public, anon, authenticated;
+
+grant execute on function
+  public.session_get(text),
+  public.session_set(text, jsonb, timestamptz),
+  public.session_touch(text, timestamptz, double precision),
+  public.session_destroy(text),
+  public.session_destroy_user(text),
+  public.session_all(),
+  public.session_ids(),
+  public.session_count(),
+  public.session_clear()
+  to service_role;
