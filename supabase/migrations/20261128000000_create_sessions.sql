@@ -75,7 +75,7 @@ begin
    where s.sid in (
      select e.sid
        from public.sessions e
-      where e.expires_at < now()
+      where e.expires_at <= now()
         and (e.destroyed_at is null or e.destroyed_at < now() - interval '1 day')
       order by e.expires_at
       limit batch_size

@@ -1,0 +1,77 @@
+// The whole local stack, laid out as `supabase start` lays it out, without Docker:
+// the Postgres of scripts/db.mjs, the PostgREST-compatible gateway on one API URL
+// (`/rest/v1`), and the cleanup-sessions Edge Function served by Deno behind it
+// (`/functions/v1`). Used by `npm start`, `npm test` and `npm run bench` alike.
+import net from "node:net";
+import * as db from "./db.mjs";
+import { startGateway } from "./gateway.mjs";
+import { localKeys } from "./keys.mjs";
+import { startFunctions } from "./serve-functions.mjs";
+
+/** A port nobody listens on right now (the kernel's choice). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts (or reuses) the database, then the gateway and the function server.
+ * Returns the environment a client of the stack needs and a `stop()` that stops
+ * only what this call started.
+ */
+export async function startStack({ dir, dbPort, apiPort, functions = true } = {}) {
+  const dbOpts = { ...db.defaults(), ...(dir && { dir }), ...(dbPort && { port: dbPort }) };
+  const database = db.start(dbOpts);
+  const keys = localKeys();
+  const port = apiPort || (await freePort());
+  const apiUrl = `http://127.0.0.1:${port}`;
+
+  const stops = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s();
+    stops.length = 0;
+  };
+  if (database.started) stops.push(() => db.stop(dbOpts));
+  try {
+    let functionsUrl;
+    if (functions) {
+      const fn = await startFunctions({
+        env: {
+          SUPABASE_URL: apiUrl,
+          SUPABASE_DB_URL: database.url,
+          SUPABASE_ANON_KEY: keys.anonKey,
+          SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+          SUPABASE_PUBLISHABLE_KEYS: JSON.stringify({ default: keys.publishableKey }),
+          SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
+        },
+      });
+      stops.push(() => fn.close());
+      functionsUrl = fn.url;
+    }
+    const gateway = await startGateway({ databaseUrl: database.url, port, keys, functionsUrl });
+    stops.push(() => gateway.close());
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  return {
+    stop,
+    env: {
+      DATABASE_URL: database.url,
+      SUPABASE_URL: apiUrl,
+      SUPABASE_ANON_KEY: keys.anonKey,
+      SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+      SUPABASE_PUBLISHABLE_KEY: keys.publishableKey,
+      SUPABASE_SECRET_KEY: keys.secretKey,
+      LOCAL_DB_DIR: dbOpts.dir,
+      LOCAL_DB_PORT: String(dbOpts.port),
+    },
+  };
+}

@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+// `npm test`: every suite, from a clean test database, with one summary line.
+//
+//   type check · lint · build · local stack (fresh cluster, migrations pushed by the
+//   Supabase CLI) · second push is a no-op · Supabase advisors · pgTAP (pg_prove) ·
+//   Node tests · Deno tests · stop
+//
+// Each suite's own runner reports its tests; this script adds them up and ends
+// with "N passed, N failed". The test cluster lives in its own folder and port so
+// that a running `npm start` is never disturbed.
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import * as db from "./db.mjs";
+import { startStack } from "./stack.mjs";
+
+const root = db.root;
+const bin = (name) => path.join(root, "node_modules/.bin", name);
+const testDir = path.join(root, ".local/test");
+const dbPort = Number(process.env.TEST_DB_PORT ?? 54332);
+const apiPort = Number(process.env.TEST_API_PORT ?? 54331);
+
+const totals = { passed: 0, failed: 0 };
+const suites = [];
+
+function record(name, passed, failed, note = "") {
+  totals.passed += passed;
+  totals.failed += failed;
+  suites.push({ name, passed, failed, note });
+  process.stdout.write(`\n=== ${name}: ${passed} passed, ${failed} failed${note ? ` (${note})` : ""}\n\n`);
+}
+
+/** Runs a command, echoing its output, and resolves with its exit code and output. */
+function run(cmd, args, { env = {}, echo = true } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    const take = (stream, sink) => stream.on("data", (d) => {
+      out += d;
+      if (echo) sink.write(d);
+    });
+    take(child.stdout, process.stdout);
+    take(child.stderr, process.stderr);
+    child.on("error", (err) => resolve({ code: 127, out: `${out}${err.message}\n` }));
+    child.on("close", (code) => resolve({ code: code ?? 1, out }));
+  });
+}
+
+async function check(name, cmd, args, opts) {
+  const { code } = await run(cmd, args, opts);
+  record(name, code === 0 ? 1 : 0, code === 0 ? 0 : 1);
+  return code === 0;
+}
+
+function listFiles(dir, pattern) {
+  const abs = path.join(root, dir);
+  if (!fs.existsSync(abs)) return [];
+  return fs.readdirSync(abs).filter((f) => pattern.test(f)).sort().map((f) => path.join(dir, f));
+}
+
+async function advisors(env) {
+  const url = `${env.DATABASE_URL}?sslmode=disable`;
+  const { code, out } = await run(bin("supabase"), ["db", "advisors", "--db-url", url, "--type", "all",
+    "--level", "info", "-o", "json"], { echo: false });
+  const json = out.slice(out.indexOf("["), out.lastIndexOf("]") + 1);
+  let findings;
+  try {
+    findings = code === 0 ? JSON.parse(json || "[]") : null;
+  } catch {
+    findings = null;
+  }
+  if (!findings) {
+    process.stdout.write(out);
+    return record("supabase db advisors", 0, 1, "could not run or parse");
+  }
+  for (const f of findings) process.stdout.write(`advisor ${f.level} ${f.name}: ${f.detail}\n`);
+  const serious = findings.filter((f) => f.level !== "INFO");
+  record("supabase db advisors (nothing above INFO)", serious.length ? 0 : 1, serious.length ? 1 : 0,
+    `${findings.length - serious.length} INFO`);
+}
+
+async function pgtap(env) {
+  const files = listFiles("supabase/tests/database", /\.test\.sql$/);
+  if (!files.length) return record("pgTAP", 0, 1, "no test files");
+  const { code, out } = await run("pg_prove", ["--verbose", "-d", env.DATABASE_URL, ...files], { echo: true });
+  const passed = (out.match(/^ok \d+/gm) ?? []).length;
+  const failed = (out.match(/^not ok \d+/gm) ?? []).length;
+  // A bad plan or a file that died counts as a failure even when no assertion failed.
+  record("pgTAP (pg_prove)", passed, failed + (code !== 0 && failed === 0 ? 1 : 0));
+}
+
+async function nodeTests(env) {
+  const files = listFiles("tests/node", /\.test\.(mjs|cjs)$/);
+  if (!files.length) return record("Node tests", 0, 1, "no test files");
+  const tap = path.join(testDir, "node-tests.tap");
+  const { code } = await run(process.execPath, ["--test", "--test-concurrency=1",
+    "--test-reporter=spec", "--test-reporter-destination=stdout",
+    "--test-reporter=tap", `--test-reporter-destination=${tap}`, ...files], { env });
+  const report = fs.existsSync(tap) ? fs.readFileSync(tap, "utf8") : "";
+  const passed = Number(report.match(/^# pass (\d+)/m)?.[1] ?? 0);
+  const failed = Number(report.match(/^# fail (\d+)/m)?.[1] ?? 0);
+  record("Node tests (node --test)", passed, failed + (code !== 0 && failed === 0 ? 1 : 0));
+}
+
+async function denoTests(env) {
+  const files = listFiles("tests/deno", /_test\.ts$/);
+  if (!files.length) return record("Deno tests", 0, 1, "no test files");
+  const { code, out } = await run(bin("deno"), ["test", "-A", ...files], { env: { ...env, NO_COLOR: "1" } });
+  const m = out.match(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
+  const passed = Number(m?.[1] ?? 0);
+  const failed = Number(m?.[2] ?? 0);
+  record("Deno tests (deno test)", passed, failed + (code !== 0 && failed === 0 ? 1 : 0));
+}
+
+async function main() {
+  await check("type check (tsc --noEmit)", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
+  await check("lint (deno lint)", bin("deno"), ["lint"]);
+  const built = await check("build (ESM + CJS)", process.execPath, [path.join(root, "scripts/build.mjs")]);
+
+  // A fresh cluster every run: the migrations are proven from scratch each time.
+  db.stop({ dir: testDir, port: dbPort });
+  fs.rmSync(testDir, { recursive: true, force: true });
+  let stack;
+  try {
+    stack = await startStack({ dir: testDir, dbPort, apiPort });
+    record("local stack up, migrations pushed by supabase db push", 1, 0);
+  } catch (err) {
+    process.stderr.write(`${err.stack ?? err}\n`);
+    record("local stack up, migrations pushed by supabase db push", 0, 1);
+  }
+
+  if (stack) {
+    try {
+      const again = db.push({ dir: testDir, port: dbPort });
+      const noop = /up to date/i.test(again) && !/Applying migration/.test(again);
+      record("second db push is a no-op", noop ? 1 : 0, noop ? 0 : 1);
+      await advisors(stack.env);
+      await pgtap(stack.env);
+      if (built) await nodeTests(stack.env);
+      await denoTests(stack.env);
+    } finally {
+      await stack.stop();
+    }
+  }
+
+  process.stdout.write("\nSummary by suite:\n");
+  for (const s of suites) process.stdout.write(`  ${s.name}: ${s.passed} passed, ${s.failed} failed\n`);
+  process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed\n`);
+  process.exitCode = totals.failed === 0 && totals.passed > 0 ? 0 : 1;
+}
+
+main().catch((err) => {
+  process.stderr.write(`${err.stack ?? err}\n`);
+  process.stdout.write(`\n${totals.passed} passed, ${totals.failed + 1} failed\n`);
+  process.exitCode = 1;
+});

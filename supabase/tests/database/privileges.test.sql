@@ -1,0 +1,73 @@
+-- Sessions are bearer credentials: anon and authenticated reach nothing session
+-- related by any path; service_role can do what the store and the cleanup need.
+begin;
+select plan(47);
+
+insert into public.sessions (sid, data, expires_at)
+values ('priv-live', '{"cookie": {}, "passport": {"user": "u1"}}', now() + interval '1 hour');
+
+-- Catalog-wide: no table, view or function in public is reachable by the API roles.
+select is_empty($$
+  select c.oid::regclass::text || ' ' || r.role
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+   cross join (values ('anon'), ('authenticated')) r(role)
+   where n.nspname = 'public' and c.relkind in ('r', 'v', 'm', 'p', 'f')
+     and (has_table_privilege(r.role, c.oid, 'select') or has_table_privilege(r.role, c.oid, 'insert')
+       or has_table_privilege(r.role, c.oid, 'update') or has_table_privilege(r.role, c.oid, 'delete')
+       or has_table_privilege(r.role, c.oid, 'truncate') or has_table_privilege(r.role, c.oid, 'references')
+       or has_table_privilege(r.role, c.oid, 'trigger'))
+$$, 'anon and authenticated hold no privilege on any table or view in public');
+select is_empty($$
+  select p.oid::regprocedure::text || ' ' || r.role
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   cross join (values ('anon'), ('authenticated'), ('public')) r(role)
+   where n.nspname = 'public'
+     and (case when r.role = 'public'
+               then exists (select 1 from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a where a.grantee = 0)
+               else has_function_privilege(r.role, p.oid, 'execute') end)
+$$, 'neither PUBLIC, anon nor authenticated can execute any function in public');
+select ok(has_function_privilege('service_role', 'public.cleanup_expired_sessions(integer)', 'execute'),
+  'service_role can execute cleanup_expired_sessions');
+select ok(not has_function_privilege('service_role', 'public.sessions_set_updated_at()', 'execute'),
+  'nobody but the owner can call the trigger function directly');
+
+-- The same, by trying: every path fails with 42501 for anon and authenticated.
+create temporary table probes (label text, sql text) on commit drop;
+insert into probes values
+  ('select the table', $$select * from public.sessions$$),
+  ('insert into the table', $$insert into public.sessions (sid, data, expires_at) values ('x-insert', '{}', now() + interval '1 hour')$$),
+  ('update the table', $$update public.sessions set data = '{}'$$),
+  ('delete from the table', $$delete from public.sessions$$),
+  ('execute cleanup_expired_sessions', $$select public.cleanup_expired_sessions()$$),
+  ('execute session_get', $$select * from public.session_get('priv-live')$$),
+  ('execute session_set', $$select public.session_set('x', '{}', now() + interval '1 hour')$$),
+  ('execute session_touch', $$select public.session_touch('priv-live', now() + interval '2 hours')$$),
+  ('execute session_destroy', $$select public.session_destroy('priv-live')$$),
+  ('execute session_destroy_user', $$select public.session_destroy_user('u1')$$),
+  ('execute session_all', $$select * from public.session_all()$$),
+  ('execute session_ids', $$select * from public.session_ids()$$),
+  ('execute session_count', $$select public.session_count()$$),
+  ('execute session_clear', $$select public.session_clear()$$);
+grant select on probes to anon, authenticated, service_role;
+
+set local role anon;
+select throws_ok(sql, '42501', null, 'anon cannot ' || label) from probes order by label;
+reset role;
+
+set local role authenticated;
+select throws_ok(sql, '42501', null, 'authenticated cannot ' || label) from probes order by label;
+reset role;
+
+-- service_role can do everything the store and the cleanup need.
+set local role service_role;
+select lives_ok(sql, 'service_role can ' || label) from probes
+ where label not in ('delete from the table', 'execute session_clear', 'update the table')
+ order by label;
+select is((select count(*)::int from public.sessions where sid = 'priv-live'), 1, 'service_role sees rows despite RLS (bypassrls)');
+select lives_ok($$update public.sessions set data = '{"a": 1}' where sid = 'x'$$, 'service_role can update the table');
+select lives_ok($$select public.session_clear()$$, 'service_role can execute session_clear');
+select lives_ok($$delete from public.sessions where sid = 'x'$$, 'service_role can delete from the table');
+reset role;
+
+select * from finish();
+rollback;

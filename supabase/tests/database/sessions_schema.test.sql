@@ -1,0 +1,90 @@
+-- The sessions table: shape, constraints, indexes, RLS and the updated_at trigger.
+begin;
+select plan(40);
+
+select has_table('public', 'sessions', 'public.sessions exists');
+select columns_are('public', 'sessions',
+  array['sid', 'data', 'expires_at', 'created_at', 'updated_at', 'destroyed_at'],
+  'sessions has exactly the documented columns');
+
+select col_type_is('public', 'sessions', 'sid', 'text', 'sid is text');
+select col_type_is('public', 'sessions', 'data', 'jsonb', 'data is jsonb');
+select col_type_is('public', 'sessions', 'expires_at', 'timestamp with time zone', 'expires_at is timestamptz');
+select col_type_is('public', 'sessions', 'created_at', 'timestamp with time zone', 'created_at is timestamptz');
+select col_type_is('public', 'sessions', 'updated_at', 'timestamp with time zone', 'updated_at is timestamptz');
+select col_type_is('public', 'sessions', 'destroyed_at', 'timestamp with time zone', 'destroyed_at is timestamptz');
+
+select col_not_null('public', 'sessions', 'sid', 'sid is not null');
+select col_not_null('public', 'sessions', 'data', 'data is not null');
+select col_not_null('public', 'sessions', 'expires_at', 'expires_at is not null');
+select col_not_null('public', 'sessions', 'created_at', 'created_at is not null');
+select col_not_null('public', 'sessions', 'updated_at', 'updated_at is not null');
+select col_is_null('public', 'sessions', 'destroyed_at', 'destroyed_at is nullable (live sessions)');
+
+select col_default_is('public', 'sessions', 'created_at', 'now()', 'created_at defaults to now()');
+select col_default_is('public', 'sessions', 'updated_at', 'now()', 'updated_at defaults to now()');
+select col_hasnt_default('public', 'sessions', 'expires_at', 'expires_at has no default: the store always decides');
+
+select col_is_pk('public', 'sessions', 'sid', 'sid is the primary key');
+select has_index('public', 'sessions', 'idx_sessions_expires_at', 'expires_at', 'idx_sessions_expires_at indexes expires_at');
+select has_index('public', 'sessions', 'idx_sessions_passport_user', 'idx_sessions_passport_user exists');
+
+-- Constraints reject what the store must never write.
+select throws_ok($$ insert into public.sessions (sid, data, expires_at) values ('', '{}', now()) $$,
+  '23514', null, 'an empty sid is rejected');
+select throws_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, '{}', now()) $$, repeat('x', 256)),
+  '23514', null, 'a sid over 255 characters is rejected');
+select throws_ok($$ insert into public.sessions (sid, data, expires_at) values ('s-array', '[]', now()) $$,
+  '23514', null, 'data that is not a JSON object is rejected');
+select throws_ok($$ insert into public.sessions (sid, data, expires_at) values ('s-null', null, now()) $$,
+  '23502', null, 'null data is rejected');
+select throws_ok($$ insert into public.sessions (sid, data) values ('s-noexp', '{}') $$,
+  '23502', null, 'a missing expiry is rejected');
+select lives_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, '{}', now() + interval '1 hour') $$, repeat('x', 255)),
+  'a 255-character sid is accepted');
+
+-- RLS is on, and nothing but the owner and service_role (bypassrls) sees rows.
+select ok((select relrowsecurity from pg_class where oid = 'public.sessions'::regclass), 'row level security is enabled');
+select is((select count(*)::int from pg_policies where schemaname = 'public' and tablename = 'sessions'), 0,
+  'no policy: RLS denies every role that does not bypass it');
+select ok((select rolbypassrls from pg_roles where rolname = 'service_role'), 'service_role bypasses RLS');
+select ok(not (select rolbypassrls from pg_roles where rolname = 'anon'), 'anon does not bypass RLS');
+
+-- updated_at follows updates; created_at never moves.
+insert into public.sessions (sid, data, expires_at, created_at, updated_at)
+values ('s-trigger', '{"n": 1}', now() + interval '1 hour', now() - interval '2 hours', now() - interval '2 hours');
+update public.sessions set data = '{"n": 2}' where sid = 's-trigger';
+select is((select updated_at from public.sessions where sid = 's-trigger'), now(), 'updated_at moves to now() on update');
+select is((select created_at from public.sessions where sid = 's-trigger'), now() - interval '2 hours',
+  'created_at does not move on update');
+update public.sessions set updated_at = now() - interval '1 day', expires_at = now() + interval '2 hours' where sid = 's-trigger';
+select is((select updated_at from public.sessions where sid = 's-trigger'), now(),
+  'updated_at cannot be set back by an update: the trigger wins');
+select has_trigger('public', 'sessions', 'sessions_set_updated_at', 'the updated_at trigger exists');
+select trigger_is('public', 'sessions', 'sessions_set_updated_at', 'public', 'sessions_set_updated_at',
+  'the trigger calls sessions_set_updated_at()');
+
+-- Every function in public pins its search_path, and none is SECURITY DEFINER.
+select is_empty($$
+  select p.oid::regprocedure::text
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname = 'public'
+     and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')
+$$, 'every function in public pins search_path');
+select is_empty($$
+  select p.oid::regprocedure::text
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname = 'public' and p.prosecdef
+$$, 'no function in public is SECURITY DEFINER');
+select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+            where n.nspname = 'public' and p.proname in ('cleanup_expired_sessions', 'sessions_set_updated_at',
+              'session_get', 'session_set', 'session_touch', 'session_destroy', 'session_destroy_user',
+              'session_all', 'session_ids', 'session_count', 'session_clear')), 11,
+  'the schema and store functions all exist');
+select function_returns('public', 'cleanup_expired_sessions', array['integer'], 'integer',
+  'cleanup_expired_sessions(batch_size) returns the deleted count');
+select is((select pg_get_function_arguments('public.cleanup_expired_sessions(integer)'::regprocedure)),
+  'batch_size integer DEFAULT 10000', 'the batch size is optional (default 10000)');
+
+select * from finish();
+rollback;
