@@ -23,26 +23,31 @@ $$;
 
 -- Stores a session; returns false when nothing was stored: an expiry already past
 -- deletes the session instead, and a destroyed session (tombstone) is never revived.
-create function public.session_set(p_sid text, p_data jsonb, p_expires_at timestamptz)
+-- The expiry is p_expires_at (the cookie's, computed by express-session) or, for a
+-- cookie without one, now() + p_ttl_seconds on the database clock.
+create function public.session_set(p_sid text, p_data jsonb, p_expires_at timestamptz,
+                                   p_ttl_seconds double precision default null)
 returns boolean
 language plpgsql
 set search_path = ''
 as $$
+declare
+  expiry timestamptz := coalesce(p_expires_at, now() + make_interval(secs => p_ttl_seconds));
 begin
   if p_sid is null or p_sid = '' then
     raise exception 'session id must be a non-empty string' using errcode = '22023';
   end if;
-  if p_expires_at is null then
+  if expiry is null then
     raise exception 'session expiry must not be null' using errcode = '22023';
   end if;
 
-  if p_expires_at <= now() then
+  if expiry <= now() then
     delete from public.sessions s where s.sid = p_sid and s.destroyed_at is null;
     return false;
   end if;
 
   insert into public.sessions as s (sid, data, expires_at)
-  values (p_sid, p_data, p_expires_at)
+  values (p_sid, p_data, expiry)
   on conflict (sid) do update
      set data = excluded.data,
          expires_at = excluded.expires_at
@@ -53,18 +58,25 @@ $$;
 
 -- Moves a live session's expiry, never its data. Writes nothing (no row version)
 -- unless the expiry moves by at least p_touch_after seconds; returns whether it wrote.
-create function public.session_touch(p_sid text, p_expires_at timestamptz, p_touch_after double precision default 0)
+-- The expiry is p_expires_at or, when null, now() + p_ttl_seconds (as session_set).
+create function public.session_touch(p_sid text, p_expires_at timestamptz, p_touch_after double precision default 0,
+                                     p_ttl_seconds double precision default null)
 returns boolean
 language plpgsql
 set search_path = ''
 as $$
+declare
+  expiry timestamptz := coalesce(p_expires_at, now() + make_interval(secs => p_ttl_seconds));
 begin
+  if expiry is null then
+    raise exception 'session expiry must not be null' using errcode = '22023';
+  end if;
   update public.sessions s
-     set expires_at = p_expires_at
+     set expires_at = expiry
    where s.sid = p_sid
      and s.destroyed_at is null
      and s.expires_at > now()
-     and abs(extract(epoch from p_expires_at - s.expires_at)) >= coalesce(p_touch_after, 0);
+     and abs(extract(epoch from expiry - s.expires_at)) >= coalesce(p_touch_after, 0);
   return found;
 end;
 $$;
@@ -100,13 +112,23 @@ begin
   if p_user is null or p_user = '' then
     raise exception 'user id must be a non-empty string' using errcode = '22023';
   end if;
-  update public.sessions s
-     set data = '{}'::jsonb,
-         expires_at = least(s.expires_at, now()),
-         destroyed_at = now()
-   where (s.data #>> '{passport,user}') = p_user
-     and s.destroyed_at is null;
-  get diagnostics ended = row_count;
+  -- Expired ones are tombstoned too (a request still in flight could otherwise
+  -- write one back) but only live ones are counted.
+  with target as (
+    select s.sid, s.expires_at > now() as was_live
+      from public.sessions s
+     where (s.data #>> '{passport,user}') = p_user
+       and s.destroyed_at is null
+       for update),
+  tombstoned as (
+    update public.sessions s
+       set data = '{}'::jsonb,
+           expires_at = least(s.expires_at, now()),
+           destroyed_at = now()
+      from target t
+     where s.sid = t.sid
+    returning t.was_live)
+  select count(*) filter (where was_live) into ended from tombstoned;
   return ended;
 end;
 $$;
@@ -129,7 +151,7 @@ $$;
 
 -- The ids of every live session.
 create function public.session_ids()
-returns setof text
+returns table (sid text)
 language plpgsql
 stable
 set search_path = ''
@@ -162,12 +184,20 @@ as $$
 declare
   ended integer;
 begin
-  update public.sessions s
-     set data = '{}'::jsonb,
-         expires_at = least(s.expires_at, now()),
-         destroyed_at = now()
-   where s.destroyed_at is null;
-  get diagnostics ended = row_count;
+  with target as (
+    select s.sid, s.expires_at > now() as was_live
+      from public.sessions s
+     where s.destroyed_at is null
+       for update),
+  tombstoned as (
+    update public.sessions s
+       set data = '{}'::jsonb,
+           expires_at = least(s.expires_at, now()),
+           destroyed_at = now()
+      from target t
+     where s.sid = t.sid
+    returning t.was_live)
+  select count(*) filter (where was_live) into ended from tombstoned;
   return ended;
 end;
 $$;
@@ -175,8 +205,8 @@ $$;
 -- Only service_role (and the owner) may call any of them.
 revoke all on function
   public.session_get(text),
-  public.session_set(text, jsonb, timestamptz),
-  public.session_touch(text, timestamptz, double precision),
+  public.session_set(text, jsonb, timestamptz, double precision),
+  public.session_touch(text, timestamptz, double precision, double precision),
   public.session_destroy(text),
   public.session_destroy_user(text),
   public.session_all(),
@@ -187,8 +217,8 @@ revoke all on function
 
 grant execute on function
   public.session_get(text),
-  public.session_set(text, jsonb, timestamptz),
-  public.session_touch(text, timestamptz, double precision),
+  public.session_set(text, jsonb, timestamptz, double precision),
+  public.session_touch(text, timestamptz, double precision, double precision),
   public.session_destroy(text),
   public.session_destroy_user(text),
   public.session_all(),

@@ -1,0 +1,25 @@
+/** The SQL functions of migration 20261128000100 that the store calls, one per operation. */
+export type SessionFunction =
+  | "session_get" | "session_set" | "session_touch" | "session_destroy" | "session_destroy_user"
+  | "session_all" | "session_ids" | "session_count" | "session_clear";
+
+/**
+ * Named arguments, in the SQL function's parameter order: the pg backend passes them
+ * positionally, the supabase-js backend by name (as PostgREST does).
+ */
+export type Args = Record<string, unknown>;
+
+/** A JSON argument serialised once: the pg backend sends the text, supabase-js the value. */
+export class JsonArg {
+  constructor(readonly value: unknown, readonly text: string) {}
+}
+
+/** One round trip to one SQL function. */
+export interface Backend {
+  /** Calls a table-returning function and returns its rows. */
+  rows(fn: SessionFunction, args: Args): Promise<Record<string, unknown>[]>;
+  /** Calls a scalar (or void) function and returns its value. */
+  scalar(fn: SessionFunction, args: Args): Promise<unknown>;
+  /** Releases what the store owns. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,10 @@
+export {
+  SupabaseSessionStore,
+  DEFAULT_MAX_DATA_BYTES,
+  DEFAULT_TTL_SECONDS,
+  TOUCH_CACHE_SIZE,
+  type SupabaseSessionStoreOptions,
+} from "./store.js";
+export { CorruptSessionError, RpcError } from "./errors.js";
+export type { Queryable } from "./pg-backend.js";
+export type { RpcClient, RpcResponse } from "./rpc-backend.js";

@@ -1,0 +1,94 @@
+import type { Args, Backend, SessionFunction } from "./backend.js";
+import { JsonArg } from "./backend.js";
+
+/** What the store needs of a `pg.Pool` (or `pg.Client`, or any compatible pool). */
+export interface Queryable {
+  query(
+    textOrConfig: string | { text: string; values?: unknown[]; name?: string },
+    values?: unknown[],
+  ): Promise<{ rows: unknown[] }>;
+}
+
+interface OwnedPool extends Queryable {
+  end(): Promise<void>;
+  on(event: "error", listener: (err: Error) => void): unknown;
+}
+
+type PoolSource = { pool: Queryable } | { connectionString: string; onIdleError: (err: Error) => void };
+
+/** Calls the session functions with node-postgres: `select ... from "<schema>".<fn>($1, ...)`. */
+export class PgBackend implements Backend {
+  readonly #schema: string;
+  readonly #prepared: boolean;
+  readonly #statements = new Map<string, string>();
+  #pool: Promise<Queryable>;
+  #owned: Promise<OwnedPool> | undefined;
+
+  constructor(source: PoolSource, schema: string, preparedStatements: boolean) {
+    this.#schema = schema;
+    this.#prepared = preparedStatements;
+    if ("pool" in source) {
+      this.#pool = Promise.resolve(source.pool);
+    } else {
+      // Created on first use so that `pg` stays an optional peer dependency.
+      this.#owned = createPool(source.connectionString, source.onIdleError);
+      this.#pool = this.#owned;
+    }
+  }
+
+  async rows(fn: SessionFunction, args: Args): Promise<Record<string, unknown>[]> {
+    return (await this.#query(fn, args, "rows")) as Record<string, unknown>[];
+  }
+
+  async scalar(fn: SessionFunction, args: Args): Promise<unknown> {
+    const rows = (await this.#query(fn, args, "scalar")) as { value?: unknown }[];
+    return rows[0]?.value ?? null;
+  }
+
+  async close(): Promise<void> {
+    const owned = this.#owned;
+    this.#owned = undefined;
+    if (owned) await (await owned).end();
+  }
+
+  async #query(fn: SessionFunction, args: Args, shape: "rows" | "scalar"): Promise<unknown[]> {
+    const values = Object.values(args).map((v) => (v instanceof JsonArg ? v.text : v));
+    const text = this.#sql(fn, values.length, shape);
+    const pool = await this.#pool;
+    const result = this.#prepared
+      // Named: parsed and planned once per connection, then only bound and executed.
+      ? await pool.query({ name: `supabase_session_store:${this.#schema}:${fn}`, text, values })
+      : await pool.query(text, values);
+    return result.rows;
+  }
+
+  #sql(fn: SessionFunction, arity: number, shape: "rows" | "scalar"): string {
+    const key = `${fn}/${shape}`;
+    let text = this.#statements.get(key);
+    if (!text) {
+      const call = `${quoteIdent(this.#schema)}.${fn}(${Array.from({ length: arity }, (_, i) => `$${i + 1}`).join(", ")})`;
+      text = shape === "rows" ? `select * from ${call}` : `select ${call} as value`;
+      this.#statements.set(key, text);
+    }
+    return text;
+  }
+}
+
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+async function createPool(connectionString: string, onIdleError: (err: Error) => void): Promise<OwnedPool> {
+  let pg: { Pool?: unknown; default?: { Pool?: unknown } };
+  try {
+    pg = await import("pg");
+  } catch (err) {
+    throw new Error("the connectionString option needs the `pg` package: npm install pg", { cause: err });
+  }
+  const Pool = (pg.Pool ?? pg.default?.Pool) as new (config: { connectionString: string }) => OwnedPool;
+  const pool = new Pool({ connectionString });
+  // An idle client losing its connection is reported, not thrown: without a listener
+  // the pool's 'error' event would crash the process.
+  pool.on("error", onIdleError);
+  return pool;
+}

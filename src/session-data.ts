@@ -1,0 +1,79 @@
+import { CorruptSessionError } from "./errors.js";
+
+/** Longest session id the table accepts (`sessions_sid_length`). */
+export const MAX_SID_LENGTH = 255;
+
+export function checkSid(sid: unknown): asserts sid is string {
+  if (typeof sid !== "string" || sid.length === 0) {
+    throw new TypeError(`session id must be a non-empty string, got ${sid === "" ? "an empty string" : typeof sid}`);
+  }
+  if (sid.length > MAX_SID_LENGTH) {
+    throw new RangeError(`session id must be at most ${MAX_SID_LENGTH} characters, got ${sid.length}`);
+  }
+  if (sid.includes("\0")) throw new TypeError("session id must not contain a NUL character");
+}
+
+// A \u0000 escape that JSON.stringify produced (preceded by an even number of backslashes):
+// Postgres jsonb rejects it, so it is refused before any round trip.
+const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
+/** The session as JSON text, or a TypeError/RangeError saying why it cannot be stored. */
+export function serializeSession(sess: unknown, maxBytes: number): string {
+  if (!isObject(sess)) throw new TypeError("session data must be an object");
+  if (!isObject(sess.cookie)) throw new TypeError("session data must have a cookie object (express-session's)");
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(sess);
+  } catch (err) {
+    throw new TypeError(`session data cannot be serialised to JSON: ${(err as Error).message}`, { cause: err });
+  }
+  if (json === undefined || !json.startsWith("{")) throw new TypeError("session data must serialise to a JSON object");
+  if (NUL_ESCAPE.test(json)) throw new TypeError("session data must not contain NUL characters (Postgres jsonb cannot store them)");
+  const bytes = Buffer.byteLength(json, "utf8");
+  if (bytes > maxBytes) {
+    throw new RangeError(`session data is ${bytes} bytes as JSON, over the limit of ${maxBytes} bytes (maxDataBytes)`);
+  }
+  return json;
+}
+
+/** The expiry express-session computed for the cookie, or null when the cookie has none (the store's ttl applies). */
+export function cookieExpiry(sess: unknown): Date | null {
+  if (!isObject(sess)) throw new TypeError("session data must be an object");
+  const expires = isObject(sess.cookie) ? sess.cookie.expires : undefined;
+  if (expires === undefined || expires === null) return null;
+  const date = expires instanceof Date ? expires : typeof expires === "string" ? new Date(expires) : null;
+  if (!date || Number.isNaN(date.getTime())) throw new RangeError("session cookie.expires must be a valid Date or ISO date string");
+  return date;
+}
+
+/**
+ * Checks a stored session before express-session sees it: its `createSession` dereferences
+ * `cookie` and revives `cookie.expires`, so anything else would throw inside the middleware.
+ * Returns the data untouched (express-session revives what it revives, nothing more).
+ */
+export function parseStoredSession(sid: string, raw: unknown): Record<string, unknown> {
+  let data = raw;
+  if (typeof data === "string") {
+    try {
+      data = JSON.parse(data);
+    } catch {
+      throw new CorruptSessionError(sid, "data is not valid JSON");
+    }
+  }
+  if (!isObject(data)) throw new CorruptSessionError(sid, "data is not a JSON object");
+  if (!isObject(data.cookie)) throw new CorruptSessionError(sid, "data.cookie is missing or not an object");
+  const expires = data.cookie.expires;
+  if (expires !== undefined && expires !== null && (typeof expires !== "string" || Number.isNaN(Date.parse(expires)))) {
+    throw new CorruptSessionError(sid, "data.cookie.expires is not a date string");
+  }
+  return data;
+}
+
+/** Milliseconds since the epoch of a timestamptz as a driver returns it (Date or string). */
+export function toEpochMs(value: unknown): number {
+  return value instanceof Date ? value.getTime() : new Date(String(value)).getTime();
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,326 @@
+import { performance } from "node:perf_hooks";
+import session from "express-session";
+import type { SessionData } from "express-session";
+import type { Args, Backend, SessionFunction } from "./backend.js";
+import { JsonArg } from "./backend.js";
+import { isConnectionError } from "./errors.js";
+import { ExpiryCache } from "./expiry-cache.js";
+import { PgBackend, type Queryable } from "./pg-backend.js";
+import { RpcBackend, type RpcClient } from "./rpc-backend.js";
+import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
+
+/** Default `ttl`: one day, in seconds. */
+export const DEFAULT_TTL_SECONDS = 86_400;
+/** Default `maxDataBytes`: 64 KiB of JSON per session. */
+export const DEFAULT_MAX_DATA_BYTES = 64 * 1024;
+/** How many sessions' expiries the store remembers for `touchAfter` (least recently used dropped first). */
+export const TOUCH_CACHE_SIZE = 10_000;
+const PROBE_FIRST_DELAY_MS = 1_000;
+const PROBE_MAX_DELAY_MS = 30_000;
+// Postgres truncates identifiers longer than this; a truncated schema name would silently miss.
+const MAX_IDENTIFIER_BYTES = 63;
+
+type Backends =
+  | { client: RpcClient; pool?: never; connectionString?: never }
+  | { pool: Queryable; client?: never; connectionString?: never }
+  | { connectionString: string; client?: never; pool?: never };
+
+export type SupabaseSessionStoreOptions = Backends & {
+  /** Lifetime in seconds of a session whose cookie has no expiry (no `maxAge`). Default 86400 (one day). */
+  ttl?: number;
+  /**
+   * Seconds: a touch writes only when it moves the stored expiry by at least this much. Default 0
+   * (every touch writes). Keep it well below the cookie's maxAge (or ttl): a skipped touch leaves
+   * the session up to this much shorter-lived.
+   */
+  touchAfter?: number;
+  /** Never touch: the expiry moves only when the session is saved. Default false. */
+  disableTouch?: boolean;
+  /** Schema holding the session functions (quoted as an identifier). Default "public". */
+  schema?: string;
+  /**
+   * Called with operational errors no callback receives: a corrupt stored session, a pool's idle
+   * connection failing. Default: the `error` event if it has listeners, else `process.emitWarning`.
+   */
+  onError?: (err: Error) => void;
+  /** Largest session accepted, in bytes of JSON. Default 65536 (64 KiB). */
+  maxDataBytes?: number;
+  /**
+   * pg backends only: use named prepared statements (parsed once per connection). Default true;
+   * set false behind Supavisor in transaction mode or PgBouncer.
+   */
+  preparedStatements?: boolean;
+};
+
+type Callback<T> = (err: unknown, value?: T) => void;
+
+/**
+ * An express-session store on the Supabase sessions schema, through supabase-js (`client`) or
+ * node-postgres (`pool` / `connectionString`). Every operation is one call of one SQL function.
+ */
+export class SupabaseSessionStore extends session.Store {
+  readonly ttl: number;
+  readonly touchAfter: number;
+  readonly disableTouch: boolean;
+  readonly maxDataBytes: number;
+  readonly #backend: Backend;
+  readonly #cache: ExpiryCache | undefined;
+  readonly #onError: ((err: Error) => void) | undefined;
+  #connected = true;
+  #closed = false;
+  #probe: NodeJS.Timeout | undefined;
+  #probeDelay = PROBE_FIRST_DELAY_MS;
+
+  constructor(options: SupabaseSessionStoreOptions) {
+    super();
+    if (!options || typeof options !== "object") throw new TypeError("SupabaseSessionStore needs an options object");
+    const given = (["client", "pool", "connectionString"] as const).filter((k) => options[k] !== undefined);
+    if (given.length !== 1) {
+      throw new TypeError(`SupabaseSessionStore needs exactly one of client, pool, connectionString; got ${given.join(", ") || "none"}`);
+    }
+    this.ttl = positive("ttl", options.ttl ?? DEFAULT_TTL_SECONDS);
+    this.touchAfter = options.touchAfter ?? 0;
+    if (!Number.isFinite(this.touchAfter) || this.touchAfter < 0) throw new RangeError("touchAfter must be a number of seconds >= 0");
+    this.maxDataBytes = options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES;
+    if (!Number.isSafeInteger(this.maxDataBytes) || this.maxDataBytes < 1) throw new RangeError("maxDataBytes must be a positive integer");
+    this.disableTouch = options.disableTouch ?? false;
+    this.#onError = options.onError;
+    this.#cache = this.touchAfter > 0 ? new ExpiryCache(TOUCH_CACHE_SIZE) : undefined;
+
+    const schema = options.schema ?? "public";
+    if (typeof schema !== "string" || schema.length === 0 || Buffer.byteLength(schema) > MAX_IDENTIFIER_BYTES) {
+      throw new TypeError(`schema must be a non-empty identifier of at most ${MAX_IDENTIFIER_BYTES} bytes`);
+    }
+    const prepared = options.preparedStatements ?? true;
+    if (options.client !== undefined) {
+      this.#backend = new RpcBackend(options.client, schema);
+    } else if (options.pool !== undefined) {
+      if (typeof options.pool?.query !== "function") throw new TypeError("pool must have a query() method");
+      this.#backend = new PgBackend({ pool: options.pool }, schema, prepared);
+    } else {
+      if (typeof options.connectionString !== "string" || !options.connectionString) {
+        throw new TypeError("connectionString must be a non-empty string");
+      }
+      const onIdleError = (err: Error) => {
+        this.#noteFailure(err);
+        this.#report(err);
+      };
+      this.#backend = new PgBackend({ connectionString: options.connectionString, onIdleError }, schema, prepared);
+    }
+  }
+
+  /** The live session, or null when it is missing, expired, destroyed or corrupt (corrupt: reported). */
+  override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
+    return this.#run(callback, async () => {
+      checkSid(sid);
+      const [row] = await this.#call("rows", "session_get", { p_sid: sid });
+      if (!row) {
+        this.#cache?.delete(sid);
+        return null;
+      }
+      const data = this.#parse(sid, row.data);
+      if (data) this.#remember(sid, { expiresMs: toEpochMs(row.expires_at) });
+      return data;
+    });
+  }
+
+  /** Stores the session; an expiry already past deletes it instead; a destroyed session stays destroyed. */
+  override set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
+    return this.#run(callback, async () => {
+      checkSid(sid);
+      const json = serializeSession(sess, this.maxDataBytes);
+      const expiry = cookieExpiry(sess);
+      const sentAt = performance.now();
+      const stored = await this.#call("scalar", "session_set", {
+        p_sid: sid,
+        p_data: new JsonArg(sess, json),
+        p_expires_at: expiry?.toISOString() ?? null,
+        p_ttl_seconds: expiry ? null : this.ttl,
+      });
+      if (stored === true) this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
+      else this.#cache?.delete(sid);
+    });
+  }
+
+  /**
+   * Moves the session's expiry, never its data. With `touchAfter`, a touch that would move the
+   * expiry the store last saw by less than that makes no round trip, and the database skips
+   * the write when the stored expiry is that close anyway.
+   */
+  override touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
+    return this.#run(callback, async () => {
+      checkSid(sid);
+      const expiry = cookieExpiry(sess);
+      if (this.disableTouch || this.#recentlyWritten(sid, expiry)) return;
+      const sentAt = performance.now();
+      const touched = await this.#call("scalar", "session_touch", {
+        p_sid: sid,
+        p_expires_at: expiry?.toISOString() ?? null,
+        p_touch_after: this.touchAfter,
+        p_ttl_seconds: expiry ? null : this.ttl,
+      });
+      if (touched === true) this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
+    });
+  }
+
+  /** Ends the session for good: a late `set` or `touch` from a concurrent request cannot bring it back. */
+  override destroy(sid: string, callback?: Callback<void>): Promise<void> {
+    return this.#run(callback, async () => {
+      checkSid(sid);
+      this.#cache?.delete(sid);
+      await this.#call("scalar", "session_destroy", { p_sid: sid });
+    });
+  }
+
+  /** Destroys every session of a Passport user (`data.passport.user`); resolves with how many live ones ended. */
+  destroyUserSessions(userId: string | number, callback?: Callback<number>): Promise<number> {
+    return this.#run(callback, async () => {
+      if (!((typeof userId === "string" && userId.length > 0) || (typeof userId === "number" && Number.isFinite(userId)))) {
+        throw new TypeError("userId must be a non-empty string or a finite number");
+      }
+      return Number(await this.#call("scalar", "session_destroy_user", { p_user: String(userId) }));
+    });
+  }
+
+  /** Every live session, by session id (corrupt ones are reported and left out). */
+  override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> {
+    return this.#run(callback, async () => {
+      const sessions: Record<string, SessionData> = {};
+      for (const row of await this.#call("rows", "session_all", {})) {
+        const sid = String(row.sid);
+        const data = this.#parse(sid, row.data);
+        if (data) sessions[sid] = data;
+      }
+      return sessions;
+    });
+  }
+
+  /** The ids of every live session. */
+  ids(callback?: Callback<string[]>): Promise<string[]> {
+    return this.#run(callback, async () => {
+      const rows: unknown[] = await this.#call("rows", "session_ids", {});
+      // PostgREST answers a one-column table function with bare values, pg with rows.
+      return rows.map((row) => String(typeof row === "object" && row !== null ? (row as { sid: unknown }).sid : row));
+    });
+  }
+
+  /** How many live sessions there are. */
+  override length(callback?: Callback<number>): Promise<number> {
+    return this.#run(callback, async () => Number(await this.#call("scalar", "session_count", {})));
+  }
+
+  /** Destroys every session; resolves with how many live ones ended. */
+  override clear(callback?: Callback<number>): Promise<number> {
+    return this.#run(callback, async () => {
+      this.#cache?.clear();
+      return Number(await this.#call("scalar", "session_clear", {}));
+    });
+  }
+
+  /** Stops the reconnect probe and ends the pool the store created (`connectionString`); idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#probe);
+    this.#probe = undefined;
+    await this.#backend.close();
+  }
+
+  /**
+   * Settles the callback exactly once, outside the promise chain (so a throwing callback
+   * surfaces as the exception it is, and is never called twice), and marks the returned
+   * promise handled so that a caller using only the callback sees no unhandled rejection.
+   */
+  #run<T>(callback: Callback<T> | undefined, work: () => Promise<T>): Promise<T> {
+    const result = work();
+    if (typeof callback === "function") {
+      result.then(
+        (value) => process.nextTick(callback, null, value),
+        (err: unknown) => process.nextTick(callback, err),
+      );
+    }
+    return result;
+  }
+
+  #call(shape: "rows", fn: SessionFunction, args: Args): Promise<Record<string, unknown>[]>;
+  #call(shape: "scalar", fn: SessionFunction, args: Args): Promise<unknown>;
+  async #call(shape: "rows" | "scalar", fn: SessionFunction, args: Args): Promise<unknown> {
+    if (this.#closed) throw new Error("SupabaseSessionStore is closed");
+    try {
+      const value = shape === "rows" ? await this.#backend.rows(fn, args) : await this.#backend.scalar(fn, args);
+      this.#noteSuccess();
+      return value;
+    } catch (err) {
+      this.#noteFailure(err);
+      throw err;
+    }
+  }
+
+  #parse(sid: string, raw: unknown): SessionData | null {
+    try {
+      return parseStoredSession(sid, raw) as unknown as SessionData;
+    } catch (err) {
+      this.#report(err as Error);
+      return null;
+    }
+  }
+
+  #recentlyWritten(sid: string, expiry: Date | null): boolean {
+    const seen = this.#cache?.get(sid);
+    if (!seen) return false;
+    const thresholdMs = this.touchAfter * 1000;
+    if (expiry) return seen.expiresMs !== undefined && Math.abs(expiry.getTime() - seen.expiresMs) < thresholdMs;
+    return seen.ttlWrittenAt !== undefined && performance.now() - seen.ttlWrittenAt < thresholdMs;
+  }
+
+  #remember(sid: string, entry: { expiresMs?: number; ttlWrittenAt?: number }): void {
+    if (!this.#cache) return;
+    // A read keeps the time of the store's own last ttl write: the stored expiry cannot be
+    // older than that write, so the elapsed time stays an upper bound of the move.
+    const ttlWrittenAt = entry.ttlWrittenAt ?? this.#cache.get(sid)?.ttlWrittenAt;
+    this.#cache.set(sid, { expiresMs: entry.expiresMs, ttlWrittenAt });
+  }
+
+  #report(err: Error): void {
+    if (this.#onError) this.#onError(err);
+    else if (this.listenerCount("error") > 0) this.emit("error", err);
+    else process.emitWarning(err);
+  }
+
+  #noteSuccess(): void {
+    if (this.#connected) return;
+    this.#connected = true;
+    clearTimeout(this.#probe);
+    this.#probe = undefined;
+    this.#probeDelay = PROBE_FIRST_DELAY_MS;
+    this.emit("connect");
+  }
+
+  #noteFailure(err: unknown): void {
+    if (!isConnectionError(err) || !this.#connected) return;
+    this.#connected = false;
+    this.emit("disconnect");
+    this.#scheduleProbe();
+  }
+
+  /**
+   * While disconnected, express-session stops calling the store, so nothing would ever
+   * notice the database coming back: probe it with a cheap lookup, backing off, on an
+   * unref'd timer that never keeps the process alive.
+   */
+  #scheduleProbe(): void {
+    if (this.#closed || this.#connected) return;
+    this.#probe = setTimeout(() => {
+      this.#probe = undefined;
+      this.#call("rows", "session_get", { p_sid: "-" }).catch(() => {
+        this.#probeDelay = Math.min(this.#probeDelay * 2, PROBE_MAX_DELAY_MS);
+        this.#scheduleProbe();
+      });
+    }, this.#probeDelay);
+    this.#probe.unref();
+  }
+}
+
+function positive(name: string, value: number): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of seconds`);
+  return value;
+}
