@@ -1,0 +1,40 @@
+// The database, as the function reaches it: SQL functions called through the
+// project's API with supabase-js, authenticated with a secret key (service_role).
+// A versioned npm: specifier, as Supabase deploys it, so the function needs no import map.
+// deno-lint-ignore no-import-prefix
+import { createClient } from "npm:@supabase/supabase-js@2";
+
+/** Calls one SQL function with named arguments and resolves with its result. */
+export type Rpc = (fn: string, args?: Record<string, unknown>) => Promise<unknown>;
+
+export class DatabaseError extends Error {
+  constructor(
+    message: string,
+    /** PostgREST's or Postgres's error code, when the API answered with one. */
+    readonly code: string | undefined,
+    /** The API could not be reached or said the database is unavailable. */
+    readonly unavailable: boolean,
+  ) {
+    super(message);
+  }
+}
+
+export function connect(url: string, key: string): Rpc {
+  const client = createClient(url, key, {
+    auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+  });
+  return async (fn, args) => {
+    let result;
+    try {
+      result = await client.rpc(fn, args);
+    } catch (err) {
+      throw new DatabaseError(err instanceof Error ? err.message : String(err), undefined, true);
+    }
+    const { data, error, status } = result;
+    if (error) {
+      // supabase-js reports a network failure as status 0.
+      throw new DatabaseError(error.message, error.code || undefined, status === 0 || status === 503 || status === 504);
+    }
+    return data;
+  };
+}

@@ -1,0 +1,136 @@
+// `npm run purge` (scripts/purge.mjs) as an operator runs it: a real process
+// calling the stack's cleanup-sessions function at SUPABASE_URL/functions/v1.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import net from "node:net";
+import path from "node:path";
+import { after, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+
+function requireEnv(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts the local stack`);
+  return value;
+}
+const DATABASE_URL = requireEnv("DATABASE_URL");
+const SUPABASE_URL = requireEnv("SUPABASE_URL");
+const SECRET_KEY = requireEnv("SUPABASE_SECRET_KEY");
+const SERVICE_ROLE_KEY = requireEnv("SUPABASE_SERVICE_ROLE_KEY");
+
+const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts/purge.mjs");
+const PREFIX = "purge-cli-test-";
+const db = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
+after(() => db.end());
+
+/** Runs the CLI with only the given environment (plus PATH); resolves with its exit code and output. */
+function purge(args, env = {}) {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [script, ...args],
+      { env: { PATH: process.env.PATH, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }),
+    );
+  });
+}
+
+function assertNoKey({ stdout, stderr }) {
+  for (const key of [SECRET_KEY, SERVICE_ROLE_KEY, "sb_secret_wrong-key-0123456789"]) {
+    assert.ok(!stdout.includes(key) && !stderr.includes(key), "the output contains a key");
+  }
+}
+
+/** Exactly `expired` purgeable sessions of this file (everything else expired is purged first) and `live` live ones. */
+async function seed(expired, live) {
+  await db.query("delete from public.sessions where sid like $1", [`${PREFIX}%`]);
+  while ((await db.query("select public.cleanup_expired_sessions(100000) as n")).rows[0].n === 100000);
+  await db.query(
+    `insert into public.sessions (sid, data, expires_at)
+     select $1 || 'expired-' || n, '{}'::jsonb, now() - interval '1 minute' from generate_series(1, $2::int) n
+     union all
+     select $1 || 'live-' || n, '{}'::jsonb, now() + interval '1 hour' from generate_series(1, $3::int) n`,
+    [PREFIX, expired, live],
+  );
+}
+
+async function remaining() {
+  const { rows } = await db.query("select sid from public.sessions where sid like $1 order by sid", [`${PREFIX}%`]);
+  return rows.map((r) => r.sid.slice(PREFIX.length));
+}
+
+test("purges expired sessions with URL and key from the environment and prints the JSON result", async () => {
+  await seed(6, 2);
+  const run = await purge(["--batch-size", "4"], { SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY });
+  assert.equal(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout);
+  assert.equal(result.deleted, 6);
+  assert.equal(result.batches, 2);
+  assert.equal(result.more, false);
+  assert.equal(result.dryRun, false);
+  assert.deepEqual(await remaining(), ["live-1", "live-2"]);
+  assertNoKey(run);
+});
+
+test("--dry-run counts and deletes nothing; --url and --key work without any environment", async () => {
+  await seed(3, 1);
+  const run = await purge(["--url", `${SUPABASE_URL}/`, "--key", SERVICE_ROLE_KEY, "--dry-run"]);
+  assert.equal(run.code, 0, run.stderr);
+  const result = JSON.parse(run.stdout);
+  assert.equal(result.dryRun, true);
+  assert.equal(result.expired, 3);
+  assert.equal(result.deleted, 0);
+  assert.equal((await remaining()).length, 4);
+  assertNoKey(run);
+});
+
+test("the legacy service role key from the environment is used when there is no secret key", async () => {
+  await seed(2, 0);
+  const run = await purge([], { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout).deleted, 2);
+});
+
+test("a rejected key exits 1 with the HTTP status, and never prints the key", async () => {
+  await seed(2, 0);
+  const run = await purge([], { SUPABASE_URL, SUPABASE_SECRET_KEY: "sb_secret_wrong-key-0123456789" });
+  assert.equal(run.code, 1);
+  assert.equal(run.stdout, "");
+  assert.match(run.stderr, /401/);
+  assertNoKey(run);
+  assert.equal((await remaining()).length, 2);
+});
+
+test("a request the function refuses (400) exits 1 with its reason", async () => {
+  const run = await purge(["--batch-size", "0"], { SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY });
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /400.*batchSize must be an integer/);
+});
+
+test("an unreachable URL exits 1 and never prints the key", async () => {
+  const port = await new Promise((resolve) => {
+    const srv = net.createServer().listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+  const run = await purge([], { SUPABASE_URL: `http://127.0.0.1:${port}`, SUPABASE_SECRET_KEY: SECRET_KEY });
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /could not reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);
+  assertNoKey(run);
+});
+
+test("missing URL or key, or a bad flag: usage error, exit 2, nothing sent", async () => {
+  for (
+    const [args, env, reason] of [
+      [[], { SUPABASE_SECRET_KEY: SECRET_KEY }, /no project URL/],
+      [[], { SUPABASE_URL }, /no key/],
+      [["--batch-size", "ten"], { SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY }, /--batch-size must be/],
+      [["--bogus"], { SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY }, /Unknown option/],
+    ]
+  ) {
+    const run = await purge(args, env);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, reason);
+  }
+});
