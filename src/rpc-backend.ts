@@ -14,8 +14,12 @@ export interface RpcResponse {
  * supabase-js version is forced on the application): `.rpc()`, and `.schema()` to
  * reach functions outside the client's default schema.
  */
+// `any` for the arguments: supabase-js types `.rpc()` from the generated database types, and
+// any narrower parameter type here would reject a typed client.
 export interface RpcClient {
+  // deno-lint-ignore no-explicit-any
   rpc(fn: string, args?: any): PromiseLike<RpcResponse>;
+  // deno-lint-ignore no-explicit-any
   schema?(schema: string): { rpc(fn: string, args?: any): PromiseLike<RpcResponse> };
 }
 

@@ -10,7 +10,7 @@ test("require() of the CJS build exports the store class, its errors and default
   const pkg = require(dist);
   const { Store } = require("express-session");
   assert.equal(typeof pkg.SupabaseSessionStore, "function");
-  const store = new pkg.SupabaseSessionStore({ pool: { query: async () => ({ rows: [] }) } });
+  const store = new pkg.SupabaseSessionStore({ pool: { query: () => Promise.resolve({ rows: [] }) } });
   assert.ok(store instanceof Store);
   assert.equal(store.ttl, pkg.DEFAULT_TTL_SECONDS);
   assert.equal(pkg.DEFAULT_TTL_SECONDS, 86400);

@@ -483,7 +483,7 @@ describe("failures: callbacks once, no unhandled rejection, connect/disconnect",
   }
 
   test("a pool that rejects (or throws) reaches every callback exactly once", async () => {
-    const rejecting = { query: async () => { throw Object.assign(new Error("query failed"), { code: "XX000" }); } };
+    const rejecting = { query: () => Promise.reject(Object.assign(new Error("query failed"), { code: "XX000" })) };
     await assertEachCallbackOnce(new SupabaseSessionStore({ pool: rejecting }), (err) => assert.equal(err.code, "XX000"));
     const throwing = { query: () => { throw new Error("sync failure"); } };
     await assertEachCallbackOnce(new SupabaseSessionStore({ pool: throwing }), (err) => assert.match(err.message, /sync failure/));
