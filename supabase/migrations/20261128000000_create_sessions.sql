@@ -86,6 +86,25 @@ begin
 end;
 $$;
 
+-- How many rows cleanup_expired_sessions would delete right now (a dry run). Its
+-- condition is cleanup_expired_sessions' own, kept next to it on purpose.
+create function public.count_expired_sessions()
+returns bigint
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  return (
+    select count(*)
+      from public.sessions e
+     where e.expires_at <= now()
+       and (e.destroyed_at is null or e.destroyed_at < now() - interval '1 day'));
+end;
+$$;
+
 revoke all on function public.sessions_set_updated_at() from public, anon, authenticated, service_role;
 revoke all on function public.cleanup_expired_sessions(integer) from public, anon, authenticated;
 grant execute on function public.cleanup_expired_sessions(integer) to service_role;
+revoke all on function public.count_expired_sessions() from public, anon, authenticated;
+grant execute on function public.count_expired_sessions() to service_role;

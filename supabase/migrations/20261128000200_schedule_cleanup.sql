@@ -14,26 +14,6 @@
 
 create extension if not exists pg_cron with schema pg_catalog;
 
--- What cleanup_expired_sessions would delete right now (the Edge Function's dry
--- run). The condition must stay the same as cleanup_expired_sessions'.
-create function public.count_expired_sessions()
-returns bigint
-language plpgsql
-stable
-set search_path = ''
-as $$
-begin
-  return (
-    select count(*)
-      from public.sessions e
-     where e.expires_at < now()
-       and (e.destroyed_at is null or e.destroyed_at < now() - interval '1 day'));
-end;
-$$;
-
-revoke all on function public.count_expired_sessions() from public, anon, authenticated;
-grant execute on function public.count_expired_sessions() to service_role;
-
 -- The hourly job's body. pg_net, Vault and their objects are looked up at run time
 -- and called through dynamic SQL only, so this applies (and runs) on a database
 -- that has neither.

@@ -1,6 +1,6 @@
 -- cleanup_expired_sessions(): deletes exactly the expired rows, one bounded batch per call.
 begin;
-select plan(14);
+select plan(15);
 
 -- Start from a known table inside this transaction.
 delete from public.sessions;
@@ -18,6 +18,8 @@ insert into public.sessions (sid, data, expires_at, destroyed_at) values
   ('tomb-fresh', '{}', now() - interval '1 minute', now() - interval '1 minute'),
   ('tomb-old', '{}', now() - interval '2 days', now() - interval '25 hours');
 
+select is(public.count_expired_sessions(), 27::bigint,
+  'count_expired_sessions counts what cleanup would delete: 25 expired, edge-now, the old tombstone');
 select is(public.cleanup_expired_sessions(10), 10, 'a call deletes one batch of the requested size');
 select is((select count(*)::int from public.sessions where sid like 'expired-%'), 16,
   'the first batch took the old tombstone and 9 expired sessions: 16 remain');

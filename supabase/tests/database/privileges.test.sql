@@ -1,7 +1,7 @@
 -- Sessions are bearer credentials: anon and authenticated reach nothing session
 -- related by any path; service_role can do what the store and the cleanup need.
 begin;
-select plan(47);
+select plan(50);
 
 insert into public.sessions (sid, data, expires_at)
 values ('priv-live', '{"cookie": {}, "passport": {"user": "u1"}}', now() + interval '1 hour');
@@ -39,6 +39,7 @@ insert into probes values
   ('update the table', $$update public.sessions set data = '{}'$$),
   ('delete from the table', $$delete from public.sessions$$),
   ('execute cleanup_expired_sessions', $$select public.cleanup_expired_sessions()$$),
+  ('execute count_expired_sessions', $$select public.count_expired_sessions()$$),
   ('execute session_get', $$select * from public.session_get('priv-live')$$),
   ('execute session_set', $$select public.session_set('x', '{}', now() + interval '1 hour')$$),
   ('execute session_touch', $$select public.session_touch('priv-live', now() + interval '2 hours')$$),
