@@ -1,0 +1,256 @@
+// End to end: the example app (Express 5 + express-session + Passport local + the
+// store) run as real processes and driven over HTTP, on both backends: supabase-js
+// through the local API (SUPABASE_URL) and pg (DATABASE_URL), over one database.
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import pg from "pg";
+import * as localDb from "../../scripts/db.mjs";
+import { requireEnv, startExampleApp, startExampleAppExpectingFailure, stopAllApps } from "./support/example-app.mjs";
+import { CookieJar, request, sessionIdOf } from "./support/http.mjs";
+import { sleep } from "./support/processes.mjs";
+
+const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY", "LOCAL_DB_DIR", "LOCAL_DB_PORT");
+const BACKENDS = [
+  { name: "supabase-js backend (SUPABASE_URL + SUPABASE_SECRET_KEY)", settings: { SUPABASE_URL: env.SUPABASE_URL, SUPABASE_SECRET_KEY: env.SUPABASE_SECRET_KEY } },
+  { name: "pg backend (DATABASE_URL)", settings: { DATABASE_URL: env.DATABASE_URL } },
+];
+const ALICE = { username: "alice", password: "alice-demo-password" };
+const BOB = { username: "bob", password: "bob-demo-password" };
+const LONG_SECRET = "e2e-test-session-secret-of-sufficient-length-0001";
+const NEXT_SECRET = "e2e-test-session-secret-of-sufficient-length-0002";
+
+const OUTAGE_RECOVERY_MS = 60_000;
+
+let db;
+const connect = async () => {
+  db = new pg.Client({ connectionString: env.DATABASE_URL });
+  db.on("error", () => {}); // the outage test stops the server under this connection
+  await db.connect();
+};
+before(connect);
+after(async () => {
+  await stopAllApps();
+  await db.end();
+});
+
+async function storedRow(jar) {
+  const { rows } = await db.query("select expires_at, destroyed_at, data from public.sessions where sid = $1",
+    [sessionIdOf(jar.get("sid"))]);
+  return rows[0];
+}
+
+async function login(app, credentials, jar = new CookieJar()) {
+  const res = await request(app.url, "/login", { method: "POST", jar, body: credentials });
+  assert.equal(res.status, 200, `login as ${credentials.username}: ${res.text}`);
+  assert.equal(res.json.user.username, credentials.username);
+  assert.ok(jar.get("sid"), "login sets the session cookie");
+  return jar;
+}
+
+async function whoAmI(app, jar) {
+  const res = await request(app.url, "/me", { jar });
+  return res.status === 200 ? res.json.user.username : res.status;
+}
+
+for (const backend of BACKENDS) {
+  describe(backend.name, () => {
+    test("log in, /me knows the user; a wrong password or no cookie gets 401", async () => {
+      const app = await startExampleApp(backend.settings);
+      const jar = await login(app, ALICE);
+      assert.equal(await whoAmI(app, jar), "alice");
+      const row = await storedRow(jar);
+      assert.equal(row.data.passport.user, "1", "Passport keeps the user id in the stored session");
+
+      const wrong = await request(app.url, "/login", { method: "POST", body: { ...ALICE, password: "nope" } });
+      assert.equal(wrong.status, 401);
+      assert.equal(wrong.headers.getSetCookie().length, 0, "a failed login creates no session");
+      const unknown = await request(app.url, "/login", { method: "POST", body: { username: "mallory", password: "x" } });
+      assert.equal(unknown.status, 401);
+      assert.equal(await whoAmI(app, new CookieJar()), 401);
+      await app.stop();
+    });
+
+    test("login regenerates the session id: the id held before login is dead afterwards", async () => {
+      const app = await startExampleApp(backend.settings);
+      const jar = await login(app, ALICE);
+      const before = jar.clone();
+      await login(app, BOB, jar);
+      assert.notEqual(sessionIdOf(jar.get("sid")), sessionIdOf(before.get("sid")));
+      assert.equal(await whoAmI(app, jar), "bob");
+      assert.equal(await whoAmI(app, before), 401);
+      await app.stop();
+    });
+
+    test("the session survives the app being killed and a new process started on the same database", async () => {
+      const first = await startExampleApp(backend.settings);
+      const jar = await login(first, ALICE);
+      await first.stop("SIGKILL");
+      const second = await startExampleApp(backend.settings);
+      assert.notEqual(second.pid, first.pid);
+      assert.equal(await whoAmI(second, jar), "alice");
+      const exit = await second.stop("SIGTERM");
+      assert.equal(exit.code, 0, `graceful shutdown exits 0:\n${second.output()}`);
+    });
+
+    test("two app instances share sessions: log in on one, use and log out on the other", async () => {
+      const [a, b] = await Promise.all([startExampleApp(backend.settings), startExampleApp(backend.settings)]);
+      const jar = await login(a, ALICE);
+      assert.equal(await whoAmI(b, jar), "alice");
+      const old = jar.clone();
+      assert.equal((await request(b.url, "/logout", { method: "POST", jar })).status, 200);
+      assert.equal(await whoAmI(a, old), 401);
+      await Promise.all([a.stop(), b.stop()]);
+    });
+
+    test("rolling expiry: requests move expires_at forward and keep a session alive past maxAge; idle it expires",
+      async () => {
+        const maxAge = 3;
+        const app = await startExampleApp({ ...backend.settings, SESSION_MAX_AGE: String(maxAge) });
+        const jar = await login(app, ALICE);
+        const loggedInAt = Date.now();
+        const first = (await storedRow(jar)).expires_at;
+        await sleep(1000);
+        assert.equal(await whoAmI(app, jar), "alice");
+        const moved = (await storedRow(jar)).expires_at;
+        assert.ok(moved > first, `expires_at moved forward: ${first.toISOString()} -> ${moved.toISOString()}`);
+
+        while (Date.now() - loggedInAt < (maxAge + 1) * 1000) {
+          await sleep(1000);
+          assert.equal(await whoAmI(app, jar), "alice", "an active session outlives maxAge counted from login");
+        }
+        await sleep((maxAge + 0.5) * 1000);
+        assert.equal(await whoAmI(app, jar), 401, "an idle session ends after maxAge");
+        await app.stop();
+      });
+
+    test("SESSION_TOUCH_AFTER throttles: a request soon after the last write leaves expires_at alone", async () => {
+      const app = await startExampleApp({ ...backend.settings, SESSION_TOUCH_AFTER: "3600" });
+      const jar = await login(app, ALICE);
+      const stored = (await storedRow(jar)).expires_at;
+      await sleep(1000);
+      assert.equal(await whoAmI(app, jar), "alice");
+      assert.deepEqual((await storedRow(jar)).expires_at, stored);
+      await app.stop();
+    });
+
+    test("logout ends the session: the old cookie gets 401 and the session is gone from the live count",
+      async () => {
+        const app = await startExampleApp(backend.settings);
+        const jar = await login(app, ALICE);
+        const old = jar.clone();
+        const res = await request(app.url, "/logout", { method: "POST", jar });
+        assert.equal(res.status, 200);
+        assert.equal(jar.get("sid"), undefined, "the cookie is cleared");
+        assert.equal(await whoAmI(app, old), 401);
+        const { rows } = await db.query("select count(*)::int as n from public.sessions where sid = $1 and expires_at > now()",
+          [sessionIdOf(old.get("sid"))]);
+        assert.equal(rows[0].n, 0);
+        await app.stop();
+      });
+
+    test("log out everywhere ends every session of the user, on every instance, and nobody else's", async () => {
+      const [a, b] = await Promise.all([startExampleApp(backend.settings), startExampleApp(backend.settings)]);
+      const laptop = await login(a, ALICE);
+      const phone = await login(b, ALICE);
+      const bob = await login(a, BOB);
+      const res = await request(b.url, "/logout-all", { method: "POST", jar: phone });
+      assert.equal(res.status, 200, res.text);
+      assert.ok(res.json.sessions >= 2, `ended both of alice's sessions (${res.json.sessions})`);
+      assert.equal(await whoAmI(a, laptop), 401);
+      assert.equal(await whoAmI(b, laptop), 401);
+      assert.equal(await whoAmI(a, phone), 401);
+      assert.equal(await whoAmI(b, bob), "bob");
+      await Promise.all([a.stop(), b.stop()]);
+    });
+
+    test("while the database is down the app answers 5xx, never 'not logged in'; afterwards the session is back",
+      async () => {
+        const app = await startExampleApp(backend.settings);
+        const jar = await login(app, ALICE);
+        const cluster = localDb.defaults(env);
+        await db.end();
+        localDb.stop(cluster);
+        try {
+          const during = [];
+          for (let i = 0; i < 3; i++) during.push((await request(app.url, "/me", { jar })).status);
+          assert.ok(during.every((status) => status >= 500), `answers during the outage: ${during}`);
+          assert.equal(during.at(-1), 503, "once the store has reported the outage: 503 session store unavailable");
+        } finally {
+          localDb.start(cluster);
+          await connect();
+        }
+        const deadline = Date.now() + OUTAGE_RECOVERY_MS;
+        let status;
+        while ((status = await whoAmI(app, jar)) !== "alice" && Date.now() < deadline) await sleep(500);
+        assert.equal(status, "alice", "the session works again once the database is back");
+        await app.stop();
+      });
+  });
+}
+
+describe("cookie and secret settings", () => {
+  const pgBackend = { DATABASE_URL: env.DATABASE_URL };
+
+  test("development: HttpOnly, SameSite=Lax, not Secure, 24 h maxAge, re-sent on each request", async () => {
+    const app = await startExampleApp(pgBackend);
+    const res = await request(app.url, "/login", { method: "POST", body: ALICE });
+    const [cookie] = res.headers.getSetCookie();
+    assert.match(cookie, /^sid=s%3A/);
+    assert.match(cookie, /; HttpOnly/);
+    assert.match(cookie, /; SameSite=Lax/);
+    assert.doesNotMatch(cookie, /; Secure/);
+    const expires = Date.parse(cookie.match(/Expires=([^;]+)/)[1]);
+    const day = 24 * 60 * 60 * 1000;
+    assert.ok(Math.abs(expires - Date.now() - day) < 60_000, `cookie expires in 24 h: ${cookie}`);
+    const jar = new CookieJar();
+    jar.update(res);
+    const me = await request(app.url, "/me", { jar });
+    assert.equal(me.headers.getSetCookie().length, 1, "rolling: the cookie is renewed");
+    await app.stop();
+  });
+
+  test("production refuses to start without SESSION_SECRET, or with a short one", async () => {
+    const none = await startExampleAppExpectingFailure({ ...pgBackend, NODE_ENV: "production" });
+    assert.notEqual(none.code, 0);
+    assert.match(none.output, /SESSION_SECRET is required in production/);
+    const short = await startExampleAppExpectingFailure({ ...pgBackend, NODE_ENV: "production", SESSION_SECRET: "short" });
+    assert.notEqual(short.code, 0);
+    assert.match(short.output, /at least 32/);
+  });
+
+  test("production behind a proxy: Secure cookie only when TRUST_PROXY lets the app see the original https", async () => {
+    const production = { ...pgBackend, NODE_ENV: "production", SESSION_SECRET: LONG_SECRET };
+    const https = { "x-forwarded-proto": "https" };
+    const proxied = await startExampleApp({ ...production, TRUST_PROXY: "1" });
+    const res = await request(proxied.url, "/login", { method: "POST", body: ALICE, headers: https });
+    assert.equal(res.status, 200);
+    const [cookie] = res.headers.getSetCookie();
+    assert.match(cookie ?? "", /; Secure/);
+    assert.match(cookie, /; HttpOnly/);
+
+    // Without trust proxy the app believes the request is plain http and withholds the Secure cookie.
+    const direct = await startExampleApp(production);
+    const plain = await request(direct.url, "/login", { method: "POST", body: ALICE, headers: https });
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers.getSetCookie().length, 0);
+    await Promise.all([proxied.stop(), direct.stop()]);
+  });
+
+  test("secret rotation: SESSION_SECRET=new,old keeps old cookies valid and signs renewed ones with new", async () => {
+    const oldApp = await startExampleApp({ ...pgBackend, SESSION_SECRET: LONG_SECRET });
+    const jar = await login(oldApp, ALICE);
+    const signedWithOld = jar.clone();
+    await oldApp.stop();
+
+    const rotating = await startExampleApp({ ...pgBackend, SESSION_SECRET: `${NEXT_SECRET},${LONG_SECRET}` });
+    assert.equal(await whoAmI(rotating, jar), "alice", "a cookie signed with the previous secret still verifies");
+    assert.notEqual(jar.get("sid"), signedWithOld.get("sid"), "the renewed cookie carries a new signature");
+    assert.equal(sessionIdOf(jar.get("sid")), sessionIdOf(signedWithOld.get("sid")), "for the same session");
+    await rotating.stop();
+
+    const newOnly = await startExampleApp({ ...pgBackend, SESSION_SECRET: NEXT_SECRET });
+    assert.equal(await whoAmI(newOnly, jar), "alice");
+    assert.equal(await whoAmI(newOnly, signedWithOld), 401, "once the old secret is dropped, its cookies are refused");
+    await newOnly.stop();
+  });
+});

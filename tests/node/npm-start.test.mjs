@@ -1,0 +1,147 @@
+// `npm start` as a user runs it: `node scripts/start.mjs` in its own folder and on
+// its own ports (so the test stack is never disturbed), driven over HTTP, stopped
+// with Ctrl-C (SIGINT), started again on the same data, stopped with SIGTERM.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import pg from "pg";
+import * as db from "../../scripts/db.mjs";
+import { freePort } from "../../scripts/stack.mjs";
+import { root } from "./support/example-app.mjs";
+import { CookieJar, request } from "./support/http.mjs";
+import { descendants, isAlive, startProcess } from "./support/processes.mjs";
+
+const LOCAL_DB_DIR = ".local/npm-start-test";
+const dir = path.join(root, LOCAL_DB_DIR);
+const START_TIMEOUT_MS = 240_000;
+// What a user's shell would not have: the test stack's own settings.
+const TEST_STACK_SETTINGS = /^(SUPABASE_|DATABASE_URL$|LOCAL_DB_|API_PORT$|PORT$|HOST$|SESSION_|NODE_ENV$|START_APP$)/;
+
+let ports;
+let run;
+
+async function npmStart() {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !TEST_STACK_SETTINGS.test(k)));
+  const proc = startProcess(process.execPath, [path.join(root, "scripts/start.mjs")], {
+    cwd: root,
+    env: {
+      ...inherited,
+      LOCAL_DB_DIR,
+      LOCAL_DB_PORT: String(ports.db),
+      API_PORT: String(ports.api),
+      PORT: String(ports.app),
+    },
+    ready: /^Ready\.[\s\S]*?Example app\s+(http:\/\/\S+)[\s\S]*?API\s+(http:\/\/\S+)[\s\S]*?Keys\s+(\S+)[\s\S]*?Ctrl-C/m,
+    timeoutMs: START_TIMEOUT_MS,
+  });
+  const [, appUrl, apiUrl, envFile] = await proc.match;
+  return { proc, appUrl, apiUrl, envFile: path.resolve(root, envFile) };
+}
+
+/** Stops `npm start` with `signal`; asserts it exits 0 leaving no process and no listening port behind. */
+async function stopAndCheckNothingLeft(signal) {
+  const children = descendants(run.proc.child.pid);
+  assert.ok(children.length > 0, "npm start runs child processes (the app, the function server)");
+  const { code } = await run.proc.stop(signal);
+  assert.equal(code, 0, `npm start exits 0 on ${signal}:\n${run.proc.output()}`);
+  const alive = children.filter(isAlive);
+  assert.deepEqual(alive, [], `no child process outlives npm start (${signal})`);
+  for (const [name, port] of Object.entries(ports)) {
+    assert.equal(await accepts(port), false, `nothing listens on the ${name} port ${port} any more`);
+  }
+  assert.equal(db.isRunning({ dir, port: ports.db }), false, "the database npm start started is stopped");
+  assert.equal(fs.existsSync(run.envFile), false, "the keys file of a stopped stack is removed");
+}
+
+function accepts(port) {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host: "127.0.0.1" });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function readEnvFile(file) {
+  return Object.fromEntries(fs.readFileSync(file, "utf8").split("\n")
+    .filter((line) => /^[A-Z_]+=/.test(line))
+    .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+}
+
+function removeCluster() {
+  db.stop({ dir, port: ports.db });
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+before(async () => {
+  ports = { db: await freePort(), api: await freePort(), app: await freePort() };
+  removeCluster();
+});
+after(async () => {
+  await run?.proc.stop("SIGKILL");
+  removeCluster();
+});
+
+describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
+  const jar = new CookieJar();
+
+  test("brings up the database, the API and the example app, then says what to try next", async () => {
+    run = await npmStart();
+    const out = run.proc.output();
+    assert.equal(run.appUrl, `http://127.0.0.1:${ports.app}`);
+    assert.equal(run.apiUrl, `http://127.0.0.1:${ports.api}`);
+    assert.match(out, /curl -c cookies\.txt .*\n.*\/login/);
+    assert.match(out, /npm run purge/);
+    assert.match(out, /select count\(\*\) from sessions where expires_at > now\(\);/);
+    assert.equal(fs.statSync(run.envFile).mode & 0o077, 0, "the keys file is private to its owner");
+    const health = await request(run.appUrl, "/healthz");
+    assert.equal(health.status, 200);
+  });
+
+  test("log in over HTTP; the session is stored in the stack's database", async () => {
+    const res = await request(run.appUrl, "/login", { method: "POST", jar,
+      body: { username: "alice", password: "alice-demo-password" } });
+    assert.equal(res.status, 200, res.text);
+    assert.equal((await request(run.appUrl, "/me", { jar })).json.user.username, "alice");
+  });
+
+  test("purge through the function URL deletes expired sessions and keeps live ones", async () => {
+    const stack = readEnvFile(run.envFile);
+    assert.equal(stack.SUPABASE_URL, run.apiUrl);
+    const client = new pg.Client({ connectionString: stack.DATABASE_URL });
+    await client.connect();
+    try {
+      await client.query(`insert into public.sessions (sid, data, expires_at)
+        values ('npm-start-test-expired', '{}', now() - interval '1 minute')`);
+      const res = await fetch(`${run.apiUrl}/functions/v1/cleanup-sessions`, {
+        method: "POST",
+        headers: { apikey: stack.SUPABASE_SECRET_KEY },
+      });
+      assert.equal(res.status, 200, await res.clone().text());
+      assert.match(res.headers.get("content-type"), /application\/json/);
+      const body = await res.json();
+      assert.ok(body.deleted >= 1, `the function reports what it deleted: ${JSON.stringify(body)}`);
+      const { rows } = await client.query("select count(*)::int as n from public.sessions where sid = 'npm-start-test-expired'");
+      assert.equal(rows[0].n, 0);
+    } finally {
+      await client.end();
+    }
+    assert.equal((await request(run.appUrl, "/me", { jar })).status, 200, "the live session is untouched");
+  });
+
+  test("Ctrl-C (SIGINT) stops the app and the stack: exit 0, no process left, ports closed", async () => {
+    await stopAndCheckNothingLeft("SIGINT");
+  });
+
+  test("a second npm start reuses the data: the session from the first run is still valid", async () => {
+    run = await npmStart();
+    const me = await request(run.appUrl, "/me", { jar });
+    assert.equal(me.status, 200, me.text);
+    assert.equal(me.json.user.username, "alice");
+    await stopAndCheckNothingLeft("SIGTERM");
+  });
+});

@@ -1,0 +1,57 @@
+// Runs examples/express-passport/server.mjs as its own process, as a deployment would.
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startProcess } from "./processes.mjs";
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const server = path.join(root, "examples/express-passport/server.mjs");
+
+// The app picks its backend and settings from these; a test states each one it wants.
+const APP_SETTINGS = /^(SUPABASE_|DATABASE_URL$|SESSION_|NODE_ENV$|TRUST_PROXY$|PORT$|HOST$)/;
+
+/** Fails the test file at once, with the reason, when the stack's environment is missing. */
+export function requireEnv(...names) {
+  const missing = names.filter((name) => !process.env[name]);
+  if (missing.length) {
+    throw new Error(`missing environment: ${missing.join(", ")}. Run the Node tests through \`npm test\`, ` +
+      "or export the environment of a running local stack (see scripts/stack.mjs).");
+  }
+  return Object.fromEntries(names.map((name) => [name, process.env[name]]));
+}
+
+const launched = new Set();
+
+function launch(settings) {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !APP_SETTINGS.test(k)));
+  const proc = startProcess(process.execPath, [server], {
+    cwd: root,
+    env: { ...inherited, HOST: "127.0.0.1", PORT: "0", ...settings },
+    ready: /listening on (http:\/\/\S+)/,
+  });
+  launched.add(proc);
+  proc.exited.then(() => launched.delete(proc));
+  return proc;
+}
+
+/** Kills every app a test started and left running (for `after`, so a failed test leaves no process). */
+export async function stopAllApps() {
+  await Promise.all([...launched].map((proc) => proc.stop("SIGKILL")));
+}
+
+/** Starts the example app on a free port with exactly `settings` as its configuration. */
+export async function startExampleApp(settings) {
+  const proc = launch(settings);
+  const [, url] = await proc.match;
+  return { url, pid: proc.child.pid, stop: proc.stop, exited: proc.exited, output: proc.output };
+}
+
+/** Runs the app expecting it to refuse to start: resolves with its exit and output (throws if it listens). */
+export async function startExampleAppExpectingFailure(settings) {
+  const proc = launch(settings);
+  const listened = await proc.match.then(() => true, () => false);
+  if (listened) {
+    await proc.stop();
+    throw new Error(`the app started although it should have refused:\n${proc.output()}`);
+  }
+  return { ...(await proc.exited), output: proc.output() };
+}
