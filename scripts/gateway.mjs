@@ -398,6 +398,10 @@ export async function startGateway({ databaseUrl, port = 0, host = "127.0.0.1", 
   // An idle connection dies when the database restarts; the pool drops it and the
   // next request gets a fresh one. Without a listener the error would crash the process.
   pool.on("error", () => {});
+  // The pool listens only to idle clients: a connection terminated while checked out
+  // (pg_terminate_backend, a restart) emits 'error' on its client, which would crash the
+  // process. The failing query already rejects with that error; release(true) drops it.
+  pool.on("connect", (client) => client.on("error", () => {}));
 
   let schemaCache;
   async function schema({ reload = false } = {}) {

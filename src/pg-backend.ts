@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Args, Backend, SessionFunction } from "./backend.js";
 import { JsonArg } from "./backend.js";
 
@@ -57,7 +58,7 @@ export class PgBackend implements Backend {
     const pool = await this.#pool;
     const result = this.#prepared
       // Named: parsed and planned once per connection, then only bound and executed.
-      ? await pool.query({ name: `supabase_session_store:${this.#schema}:${fn}`, text, values })
+      ? await pool.query({ name: statementName(this.#schema, fn), text, values })
       : await pool.query(text, values);
     return result.rows;
   }
@@ -72,6 +73,20 @@ export class PgBackend implements Backend {
     }
     return text;
   }
+}
+
+// Postgres truncates statement names to this many bytes.
+const MAX_STATEMENT_NAME_BYTES = 63;
+
+/**
+ * A statement name unique per schema and function. Past 63 bytes Postgres would truncate
+ * it, and with a long schema name every function would share one name (42P05); such a
+ * schema is named by a hash instead.
+ */
+function statementName(schema: string, fn: SessionFunction): string {
+  const name = `supabase_session_store:${schema}:${fn}`;
+  if (Buffer.byteLength(name) <= MAX_STATEMENT_NAME_BYTES) return name;
+  return `supabase_session_store:${createHash("sha256").update(schema).digest("hex").slice(0, 16)}:${fn}`;
 }
 
 export function quoteIdent(name: string): string {

@@ -11,11 +11,17 @@ export function checkSid(sid: unknown): asserts sid is string {
     throw new RangeError(`session id must be at most ${MAX_SID_LENGTH} characters, got ${sid.length}`);
   }
   if (sid.includes("\0")) throw new TypeError("session id must not contain a NUL character");
+  // UTF-8 encoding turns every lone surrogate into U+FFFD, so two different ids would name one row.
+  if (LONE_SURROGATE.test(sid)) throw new TypeError("session id must be well-formed UTF-16 (it has a lone surrogate)");
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 // A \u0000 escape that JSON.stringify produced (preceded by an even number of backslashes):
 // Postgres jsonb rejects it, so it is refused before any round trip.
 const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+// JSON.stringify escapes exactly the lone surrogates as \udXXX; Postgres jsonb rejects them.
+const LONE_SURROGATE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\ud[89a-f]/;
 
 /** The session as JSON text, or a TypeError/RangeError saying why it cannot be stored. */
 export function serializeSession(sess: unknown, maxBytes: number): string {
@@ -29,6 +35,9 @@ export function serializeSession(sess: unknown, maxBytes: number): string {
   }
   if (json === undefined || !json.startsWith("{")) throw new TypeError("session data must serialise to a JSON object");
   if (NUL_ESCAPE.test(json)) throw new TypeError("session data must not contain NUL characters (Postgres jsonb cannot store them)");
+  if (LONE_SURROGATE_ESCAPE.test(json)) {
+    throw new TypeError("session data must be well-formed UTF-16: it has a lone surrogate (Postgres jsonb cannot store it)");
+  }
   const bytes = Buffer.byteLength(json, "utf8");
   if (bytes > maxBytes) {
     throw new RangeError(`session data is ${bytes} bytes as JSON, over the limit of ${maxBytes} bytes (maxDataBytes)`);

@@ -19,6 +19,11 @@ export function createCounterApp(store) {
     req.session.n = (req.session.n ?? 0) + 1;
     req.session.save((err) => (err ? next(err) : res.json({ n: req.session.n })));
   });
-  app.use((err, _req, res, _next) => res.status(500).json({ error: err.code ?? err.name ?? "error" }));
+  app.use((err, _req, res, _next) => {
+    // express-session touches the store after the response is written and reports a
+    // failed touch here: answering again (or Express's default) would destroy the socket.
+    if (res.headersSent) return;
+    res.status(500).json({ error: err.code ?? err.name ?? "error" });
+  });
   return app;
 }
