@@ -128,6 +128,10 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
   app.use((_req, res) => res.status(404).json({ error: "not found" }));
   // Express recognises an error handler by its four parameters.
   app.use((err, _req, res, _next) => {
+    // express-session reports a failed save or touch after it has already finished the
+    // response: log it and leave the connection alone (passing it on would make Express
+    // destroy a socket the client may be reusing).
+    if (res.headersSent) return log(err);
     // Only HTTP errors (a malformed body...) carry their own status; a store error's
     // `status` may be an upstream one, and its message is not for clients.
     const status = err.expose && err.status >= 400 && err.status < 500 ? err.status : 500;

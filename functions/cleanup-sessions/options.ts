@@ -61,7 +61,10 @@ export function validate(input: unknown): PurgeOptions {
       if (typeof value !== "boolean") throw new RequestError(400, "dryRun must be true or false");
       options.dryRun = value;
     } else {
-      throw new RequestError(400, `unknown field ${JSON.stringify(field)}; allowed: batchSize, timeBudgetMs, dryRun`);
+      // Name the field back only when it looks like one (the usual typo, batch_size):
+      // arbitrary caller text never reaches the answer or the log line.
+      const named = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/.test(field) ? ` "${field}"` : "";
+      throw new RequestError(400, `unknown field${named}; allowed: batchSize, timeBudgetMs, dryRun`);
     }
   }
   return options;
