@@ -200,6 +200,12 @@ export function stop(opts = defaults()) {
   return true;
 }
 
+/** Stops the cluster and deletes its data: the next `start` begins from an empty database. */
+export function destroy(opts = defaults()) {
+  stop(opts);
+  fs.rmSync(dataDir(opts.dir), { recursive: true, force: true });
+}
+
 /** Stops the server immediately, as a crash would (for fault tests); `start` recovers it. */
 export function kill(opts = defaults()) {
   const pg = pgBinDir();

@@ -118,8 +118,9 @@ async function main() {
   const built = await check("build (ESM + CJS)", process.execPath, [path.join(root, "scripts/build.mjs")]);
 
   // A fresh cluster every run: the migrations are proven from scratch each time.
-  db.stop({ dir: testDir, port: dbPort });
+  db.destroy({ dir: testDir, port: dbPort });
   fs.rmSync(testDir, { recursive: true, force: true });
+  fs.mkdirSync(testDir, { recursive: true });
   let stack;
   try {
     stack = await startStack({ dir: testDir, dbPort, apiPort });

@@ -73,7 +73,7 @@ function readEnvFile(file) {
 }
 
 function removeCluster() {
-  db.stop({ dir, port: ports.db });
+  db.destroy({ dir, port: ports.db });
   fs.rmSync(dir, { recursive: true, force: true });
 }
 
