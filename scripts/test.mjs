@@ -17,8 +17,10 @@ import { startStack } from "./stack.mjs";
 const root = db.root;
 const bin = (name) => path.join(root, "node_modules/.bin", name);
 const testDir = path.join(root, ".local/test");
-const dbPort = Number(process.env.TEST_DB_PORT ?? 54332);
-const apiPort = Number(process.env.TEST_API_PORT ?? 54331);
+// Below Linux's ephemeral port range (32768-60999), where an outgoing connection could
+// already hold the port the test cluster wants to listen on.
+const dbPort = Number(process.env.TEST_DB_PORT ?? 25432);
+const apiPort = Number(process.env.TEST_API_PORT ?? 25431);
 
 const totals = { passed: 0, failed: 0 };
 const suites = [];

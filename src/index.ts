@@ -2,6 +2,7 @@ export {
   SupabaseSessionStore,
   DEFAULT_MAX_DATA_BYTES,
   DEFAULT_TTL_SECONDS,
+  MAX_GET_BATCH,
   TOUCH_CACHE_SIZE,
   type SupabaseSessionStoreOptions,
 } from "./store.js";

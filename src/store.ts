@@ -5,6 +5,7 @@ import type { Args, Backend, SessionFunction } from "./backend.js";
 import { JsonArg } from "./backend.js";
 import { isConnectionError } from "./errors.js";
 import { ExpiryCache } from "./expiry-cache.js";
+import { GetBatcher } from "./get-batcher.js";
 import { PgBackend, type Queryable } from "./pg-backend.js";
 import { RpcBackend, type RpcClient } from "./rpc-backend.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
@@ -15,6 +16,8 @@ export const DEFAULT_TTL_SECONDS = 86_400;
 export const DEFAULT_MAX_DATA_BYTES = 64 * 1024;
 /** How many sessions' expiries the store remembers for `touchAfter` (least recently used dropped first). */
 export const TOUCH_CACHE_SIZE = 10_000;
+/** Most session ids one `session_get` call carries (concurrent gets share a call). */
+export const MAX_GET_BATCH = 100;
 const PROBE_FIRST_DELAY_MS = 1_000;
 const PROBE_MAX_DELAY_MS = 30_000;
 // Postgres truncates identifiers longer than this; a truncated schema name would silently miss.
@@ -46,6 +49,14 @@ export type SupabaseSessionStoreOptions = Backends & {
   /** Largest session accepted, in bytes of JSON. Default 65536 (64 KiB). */
   maxDataBytes?: number;
   /**
+   * Commit session writes (`set`, `touch`) asynchronously: `synchronous_commit = off` for the
+   * store's own write transactions only. Roughly doubles write throughput; a database crash
+   * can lose the last fraction of a second of session writes (users would see an older session
+   * or be logged out), never corrupt anything. `destroy` (logout) always stays durable.
+   * Default false.
+   */
+  relaxedDurability?: boolean;
+  /**
    * pg backends only: use named prepared statements (parsed once per connection). Default true;
    * set false behind Supavisor in transaction mode or PgBouncer.
    */
@@ -63,7 +74,9 @@ export class SupabaseSessionStore extends session.Store {
   readonly touchAfter: number;
   readonly disableTouch: boolean;
   readonly maxDataBytes: number;
+  readonly relaxedDurability: boolean;
   readonly #backend: Backend;
+  readonly #gets: GetBatcher;
   readonly #cache: ExpiryCache | undefined;
   readonly #onError: ((err: Error) => void) | undefined;
   #connected = true;
@@ -84,6 +97,7 @@ export class SupabaseSessionStore extends session.Store {
     this.maxDataBytes = options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES;
     if (!Number.isSafeInteger(this.maxDataBytes) || this.maxDataBytes < 1) throw new RangeError("maxDataBytes must be a positive integer");
     this.disableTouch = options.disableTouch ?? false;
+    this.relaxedDurability = options.relaxedDurability ?? false;
     this.#onError = options.onError;
     this.#cache = this.touchAfter > 0 ? new ExpiryCache(TOUCH_CACHE_SIZE) : undefined;
 
@@ -107,13 +121,14 @@ export class SupabaseSessionStore extends session.Store {
       };
       this.#backend = new PgBackend({ connectionString: options.connectionString, onIdleError }, schema, prepared);
     }
+    this.#gets = new GetBatcher((sids) => this.#call("rows", "session_get", { p_sids: sids }), MAX_GET_BATCH);
   }
 
   /** The live session, or null when it is missing, expired, destroyed or corrupt (corrupt: reported). */
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
     return this.#run(callback, async () => {
       checkSid(sid);
-      const [row] = await this.#call("rows", "session_get", { p_sid: sid });
+      const row = await this.#gets.get(sid);
       if (!row) {
         this.#cache?.delete(sid);
         return null;
@@ -136,6 +151,7 @@ export class SupabaseSessionStore extends session.Store {
         p_data: new JsonArg(sess, json),
         p_expires_at: expiry?.toISOString() ?? null,
         p_ttl_seconds: expiry ? null : this.ttl,
+        p_durable: !this.relaxedDurability,
       });
       if (stored === true) this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
       else this.#cache?.delete(sid);
@@ -158,6 +174,7 @@ export class SupabaseSessionStore extends session.Store {
         p_expires_at: expiry?.toISOString() ?? null,
         p_touch_after: this.touchAfter,
         p_ttl_seconds: expiry ? null : this.ttl,
+        p_durable: !this.relaxedDurability,
       });
       if (touched === true) this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
     });
@@ -311,7 +328,7 @@ export class SupabaseSessionStore extends session.Store {
     if (this.#closed || this.#connected) return;
     this.#probe = setTimeout(() => {
       this.#probe = undefined;
-      this.#call("rows", "session_get", { p_sid: "-" }).catch(() => {
+      this.#call("rows", "session_get", { p_sids: ["-"] }).catch(() => {
         this.#probeDelay = Math.min(this.#probeDelay * 2, PROBE_MAX_DELAY_MS);
         this.#scheduleProbe();
       });

@@ -5,18 +5,23 @@
 --
 -- Times come from the database clock, now(), only.
 
--- A live session's data and expiry; nothing for an expired or destroyed one.
-create function public.session_get(p_sid text)
-returns table (data jsonb, expires_at timestamptz)
+-- The live sessions among p_sids (at most 1000): sid, data and expiry; nothing for
+-- an expired, destroyed or unknown one. Taking several ids lets the store answer the
+-- gets of concurrent requests with one round trip.
+create function public.session_get(p_sids text[])
+returns table (sid text, data jsonb, expires_at timestamptz)
 language plpgsql
 stable
 set search_path = ''
 as $$
 begin
+  if coalesce(cardinality(p_sids), 0) > 1000 then
+    raise exception 'at most 1000 session ids per call, got %', cardinality(p_sids) using errcode = '22023';
+  end if;
   return query
-    select s.data, s.expires_at
+    select s.sid, s.data, s.expires_at
       from public.sessions s
-     where s.sid = p_sid
+     where s.sid = any (p_sids)
        and s.expires_at > now();
 end;
 $$;
@@ -25,8 +30,12 @@ $$;
 -- deletes the session instead, and a destroyed session (tombstone) is never revived.
 -- The expiry is p_expires_at (the cookie's, computed by express-session) or, for a
 -- cookie without one, now() + p_ttl_seconds on the database clock.
+-- p_durable = false commits this write asynchronously (synchronous_commit off for this
+-- transaction only): a database crash may lose the last fraction of a second of such
+-- writes, never corrupt anything.
 create function public.session_set(p_sid text, p_data jsonb, p_expires_at timestamptz,
-                                   p_ttl_seconds double precision default null)
+                                   p_ttl_seconds double precision default null,
+                                   p_durable boolean default true)
 returns boolean
 language plpgsql
 set search_path = ''
@@ -39,6 +48,10 @@ begin
   end if;
   if expiry is null then
     raise exception 'session expiry must not be null' using errcode = '22023';
+  end if;
+
+  if not coalesce(p_durable, true) then
+    perform pg_catalog.set_config('synchronous_commit', 'off', true);
   end if;
 
   if expiry <= now() then
@@ -58,9 +71,11 @@ $$;
 
 -- Moves a live session's expiry, never its data. Writes nothing (no row version)
 -- unless the expiry moves by at least p_touch_after seconds; returns whether it wrote.
--- The expiry is p_expires_at or, when null, now() + p_ttl_seconds (as session_set).
+-- The expiry is p_expires_at or, when null, now() + p_ttl_seconds, and p_durable means
+-- what it means for session_set.
 create function public.session_touch(p_sid text, p_expires_at timestamptz, p_touch_after double precision default 0,
-                                     p_ttl_seconds double precision default null)
+                                     p_ttl_seconds double precision default null,
+                                     p_durable boolean default true)
 returns boolean
 language plpgsql
 set search_path = ''
@@ -70,6 +85,9 @@ declare
 begin
   if expiry is null then
     raise exception 'session expiry must not be null' using errcode = '22023';
+  end if;
+  if not coalesce(p_durable, true) then
+    perform pg_catalog.set_config('synchronous_commit', 'off', true);
   end if;
   update public.sessions s
      set expires_at = expiry
@@ -204,9 +222,9 @@ $$;
 
 -- Only service_role (and the owner) may call any of them.
 revoke all on function
-  public.session_get(text),
-  public.session_set(text, jsonb, timestamptz, double precision),
-  public.session_touch(text, timestamptz, double precision, double precision),
+  public.session_get(text[]),
+  public.session_set(text, jsonb, timestamptz, double precision, boolean),
+  public.session_touch(text, timestamptz, double precision, double precision, boolean),
   public.session_destroy(text),
   public.session_destroy_user(text),
   public.session_all(),
@@ -216,9 +234,9 @@ revoke all on function
   from public, anon, authenticated;
 
 grant execute on function
-  public.session_get(text),
-  public.session_set(text, jsonb, timestamptz, double precision),
-  public.session_touch(text, timestamptz, double precision, double precision),
+  public.session_get(text[]),
+  public.session_set(text, jsonb, timestamptz, double precision, boolean),
+  public.session_touch(text, timestamptz, double precision, double precision, boolean),
   public.session_destroy(text),
   public.session_destroy_user(text),
   public.session_all(),

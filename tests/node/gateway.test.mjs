@@ -88,13 +88,13 @@ describe("RPC through the stack's API", () => {
       assert.equal(set.error, null);
       assert.equal(set.data, true);
 
-      const got = await client.rpc("session_get", { p_sid: sid });
+      const got = await client.rpc("session_get", { p_sids: [sid] });
       assert.equal(got.error, null);
       assert.equal(got.data.length, 1);
       assert.deepEqual(got.data[0].data, sessionData);
       assert.equal(Date.parse(got.data[0].expires_at), expires.getTime());
 
-      const single = await client.rpc("session_get", { p_sid: sid }).single();
+      const single = await client.rpc("session_get", { p_sids: [sid] }).single();
       assert.equal(single.error, null);
       assert.deepEqual(single.data.data, sessionData);
 
@@ -109,12 +109,12 @@ describe("RPC through the stack's API", () => {
       assert.equal(destroyed.status, 204, "a void function answers 204 No Content");
       assert.equal(destroyed.data, null);
 
-      const gone = await client.rpc("session_get", { p_sid: sid });
+      const gone = await client.rpc("session_get", { p_sids: [sid] });
       assert.deepEqual(gone.data, []);
-      const maybe = await client.rpc("session_get", { p_sid: sid }).maybeSingle();
+      const maybe = await client.rpc("session_get", { p_sids: [sid] }).maybeSingle();
       assert.equal(maybe.error, null);
       assert.equal(maybe.data, null);
-      const none = await client.rpc("session_get", { p_sid: sid }).single();
+      const none = await client.rpc("session_get", { p_sids: [sid] }).single();
       assert.equal(none.status, 406);
       assert.equal(none.error.code, "PGRST116");
       assert.equal(none.error.details, "The result contains 0 rows");
@@ -138,7 +138,7 @@ describe("RPC through the stack's API", () => {
       const sid = `${prefix}anon-${label}`;
       for (const [fn, args] of [
         ["cleanup_expired_sessions", {}],
-        ["session_get", { p_sid: sid }],
+        ["session_get", { p_sids: [sid] }],
         ["session_set", { p_sid: sid, p_data: {}, p_expires_at: new Date(Date.now() + 60_000).toISOString() }],
       ]) {
         const { data, error, status } = await client.rpc(fn, args);
@@ -168,7 +168,7 @@ describe("RPC through the stack's API", () => {
     const wrongArgs = await client.rpc("session_get", { sid: "x" });
     assert.equal(wrongArgs.status, 404);
     assert.equal(wrongArgs.error.code, "PGRST202");
-    assert.match(wrongArgs.error.hint, /public\.session_get\(p_sid\)/);
+    assert.match(wrongArgs.error.hint, /public\.session_get\(p_sids\)/);
   });
 
   test("a bad argument is a 400 carrying the SQL error", async () => {
@@ -300,7 +300,7 @@ describe("gateway behaviour needing its own instance", () => {
     const res = await fetch(`${gateway.url}/rest/v1/rpc/session_get`, {
       method: "POST",
       headers: { "content-type": "application/json", apikey: keys.secretKey },
-      body: JSON.stringify({ p_sid: "x".repeat(1024 * 1024) }),
+      body: JSON.stringify({ p_sids: ["x".repeat(1024 * 1024)] }),
     });
     assert.equal(res.status, 413);
     await res.body.cancel();

@@ -260,8 +260,8 @@ describe("hostile configuration", () => {
     const pool = quietPool({ connectionString: DATABASE_URL, max: 1 });
     try {
       await admin.query(`
-        create function "${schema}".session_get(p_sid text) returns table (data jsonb, expires_at timestamptz)
-          language sql as $$ select jsonb_build_object('cookie', '{}'::jsonb, 'sid', p_sid), now() + interval '1 hour' $$;
+        create function "${schema}".session_get(p_sids text[]) returns table (sid text, data jsonb, expires_at timestamptz)
+          language sql as $$ select s, jsonb_build_object('cookie', '{}'::jsonb, 'sid', s), now() + interval '1 hour' from unnest(p_sids) s $$;
         create function "${schema}".session_count() returns bigint language sql as $$ select 7::bigint $$;`);
       const store = new SupabaseSessionStore({ pool, schema });
       for (let i = 0; i < 2; i++) {

@@ -103,6 +103,65 @@ for (const [name, make] of Object.entries(backends)) {
       }
     });
 
+    test("concurrent gets share one round trip, and each gets its own session", async () => {
+      const sids = Array.from({ length: 5 }, () => newSid("batch"));
+      await Promise.all(sids.map((sid, i) => store.set(sid, sessionWith(inMinutes(30), { i }))));
+      const missing = newSid("batch-missing");
+      calls.count = 0;
+      const [a, b, c, d, e, none, again] = await Promise.all([...sids.map((sid) => store.get(sid)), store.get(missing),
+        store.get(sids[0])]);
+      assert.equal(calls.count, 1, "seven concurrent gets, one round trip");
+      assert.deepEqual([a, b, c, d, e].map((sess) => sess.i), [0, 1, 2, 3, 4], "no session answers for another");
+      assert.equal(none, null);
+      assert.deepEqual(again, a, "two gets of one session see the same data");
+      again.i = "changed by request two";
+      assert.equal(a.i, 0, "…in separate objects: one request's changes never leak into the other's");
+    });
+
+    test("a failing batched call fails every get in it, each through its own callback once", async () => {
+      const { store: closed } = make();
+      await closed.close();
+      const outcomes = await Promise.all(["x", "y"].map((sid) => new Promise((resolve) => {
+        let calls = 0;
+        closed.get(newSid(sid), (err) => {
+          calls++;
+          setImmediate(() => resolve({ err, calls }));
+        }).catch(() => {});
+      })));
+      for (const { err, calls } of outcomes) {
+        assert.match(String(err), /closed/);
+        assert.equal(calls, 1);
+      }
+    });
+
+    test("relaxedDurability commits set and touch asynchronously; destroy stays durable", async () => {
+      const seen = [];
+      const { store: relaxed } = make({ relaxedDurability: true });
+      assert.equal(relaxed.relaxedDurability, true);
+      // What the functions do with the flag: synchronous_commit off for that transaction only.
+      const client = await admin.connect();
+      try {
+        await client.query("begin");
+        await client.query("select public.session_set($1, '{\"cookie\": {}}', now() + interval '1 hour', null, false)", [newSid("relaxed")]);
+        seen.push((await client.query("show synchronous_commit")).rows[0].synchronous_commit);
+        await client.query("rollback");
+        await client.query("begin");
+        await client.query("select public.session_set($1, '{\"cookie\": {}}', now() + interval '1 hour')", [newSid("durable")]);
+        seen.push((await client.query("show synchronous_commit")).rows[0].synchronous_commit);
+        await client.query("rollback");
+      } finally {
+        client.release();
+      }
+      assert.deepEqual(seen, ["off", "on"]);
+      // And the store really stores through it.
+      const sid = newSid("relaxed-store");
+      await relaxed.set(sid, sessionWith(inMinutes(30), { n: 1 }));
+      await relaxed.touch(sid, sessionWith(inMinutes(45), { n: 1 }));
+      assert.equal((await row(sid)).expires_at.getTime() > inMinutes(44).getTime(), true);
+      await relaxed.destroy(sid);
+      assert.equal(await relaxed.get(sid), null);
+    });
+
     test("expiry is cookie.expires (Date or ISO string) exactly", async () => {
       const sid = newSid();
       const expires = new Date(Date.now() + 90 * 60_000);
@@ -420,6 +479,26 @@ describe("pg backend: prepared statements", () => {
 
   test("named and parsed once per connection by default", async () => {
     assert.deepEqual(await preparedNames({}), ["supabase_session_store:public:session_get"]);
+  });
+
+  test("relaxedDurability asks for an asynchronous commit on set and touch only", async () => {
+    const durableFlags = [];
+    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
+    pools.push(pool);
+    const spy = { query: (config) => {
+      if (/session_(set|touch)/.test(config.text)) durableFlags.push(config.values.at(-1));
+      else assert.ok(!config.values?.includes(false), `${config.text} is not asked to relax anything`);
+      return pool.query(config);
+    } };
+    const sid = newSid("relaxed-flags");
+    for (const relaxedDurability of [true, false]) {
+      const store = new SupabaseSessionStore({ pool: spy, relaxedDurability });
+      await store.set(sid, sessionWith(inMinutes(30)));
+      await store.touch(sid, sessionWith(inMinutes(40)));
+      await store.get(sid);
+      await store.destroy(sid);
+    }
+    assert.deepEqual(durableFlags, [false, false, true, true], "p_durable is false only with relaxedDurability");
   });
 
   test("preparedStatements: false sends unnamed statements (PgBouncer, Supavisor transaction mode)", async () => {

@@ -40,7 +40,7 @@ insert into probes values
   ('delete from the table', $$delete from public.sessions$$),
   ('execute cleanup_expired_sessions', $$select public.cleanup_expired_sessions()$$),
   ('execute count_expired_sessions', $$select public.count_expired_sessions()$$),
-  ('execute session_get', $$select * from public.session_get('priv-live')$$),
+  ('execute session_get', $$select * from public.session_get(array['priv-live'])$$),
   ('execute session_set', $$select public.session_set('x', '{}', now() + interval '1 hour')$$),
   ('execute session_touch', $$select public.session_touch('priv-live', now() + interval '2 hours')$$),
   ('execute session_destroy', $$select public.session_destroy('priv-live')$$),
