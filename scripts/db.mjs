@@ -50,7 +50,8 @@ function runAsOwner(bin, args, opts = {}) {
   return isRoot ? run("runuser", ["-u", "postgres", "--", bin, ...args], opts) : run(bin, args, opts);
 }
 
-function pgBinDir() {
+/** The newest installed PostgreSQL: its major version and bin folder, or null. */
+export function pgBinDir() {
   const base = "/usr/lib/postgresql";
   const versions = fs.existsSync(base)
     ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))

@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { pgBinDir } from "../../scripts/db.mjs";
 import { LIVE_SID_BASE, NEW_SID_BASE, NEW_SID_SPAN } from "./session.mjs";
 
 const LIVE = `\\set sid ${LIVE_SID_BASE} + random(1, :live)`;
@@ -60,11 +61,8 @@ export const FAMILIES = { store: STORE, cps: CPS, raw: RAW };
 
 /** pgbench of the newest installed PostgreSQL (the one scripts/db.mjs runs). */
 export function pgbenchPath() {
-  const base = "/usr/lib/postgresql";
-  const versions = fs.existsSync(base) ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v)) : [];
-  versions.sort((a, b) => Number(b) - Number(a));
-  const bin = versions.length ? path.join(base, versions[0], "bin", "pgbench") : "";
-  if (!bin || !fs.existsSync(bin)) throw new Error("pgbench not found: install the postgresql package");
+  const bin = path.join(pgBinDir()?.bin ?? "", "pgbench");
+  if (!fs.existsSync(bin)) throw new Error("pgbench not found: install the postgresql package");
   return bin;
 }
 

@@ -7,16 +7,10 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { requireEnv } from "./support/example-app.mjs";
 
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts the local stack`);
-  return value;
-}
-const DATABASE_URL = requireEnv("DATABASE_URL");
-const SUPABASE_URL = requireEnv("SUPABASE_URL");
-const SECRET_KEY = requireEnv("SUPABASE_SECRET_KEY");
-const SERVICE_ROLE_KEY = requireEnv("SUPABASE_SERVICE_ROLE_KEY");
+const { DATABASE_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY } =
+  requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY", "SUPABASE_SERVICE_ROLE_KEY");
 
 const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts/purge.mjs");
 const PREFIX = "purge-cli-test-";

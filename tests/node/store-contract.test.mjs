@@ -7,16 +7,10 @@ import { createClient } from "@supabase/supabase-js";
 import pg from "pg";
 import WebSocket from "ws";
 import { CorruptSessionError, RpcError, SupabaseSessionStore } from "../../dist/esm/index.js";
+import { requireEnv } from "./support/example-app.mjs";
 
-function requireEnv(name) {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set: run the tests with \`npm test\`, which starts the local stack`);
-  return value;
-}
-const DATABASE_URL = requireEnv("DATABASE_URL");
-const SUPABASE_URL = requireEnv("SUPABASE_URL");
-const SERVICE_ROLE_KEY = requireEnv("SUPABASE_SERVICE_ROLE_KEY");
-const ANON_KEY = requireEnv("SUPABASE_ANON_KEY");
+const { DATABASE_URL, SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY, SUPABASE_ANON_KEY: ANON_KEY } =
+  requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY");
 
 const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
 admin.on("error", () => {});
