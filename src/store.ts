@@ -4,8 +4,8 @@ import type { SessionData } from "express-session";
 import type { Args, Backend, SessionFunction } from "./backend.js";
 import { JsonArg } from "./backend.js";
 import { isConnectionError } from "./errors.js";
+import { Batcher } from "./batcher.js";
 import { ExpiryCache } from "./expiry-cache.js";
-import { GetBatcher } from "./get-batcher.js";
 import { PgBackend, type Queryable } from "./pg-backend.js";
 import { RpcBackend, type RpcClient } from "./rpc-backend.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
@@ -18,6 +18,8 @@ export const DEFAULT_MAX_DATA_BYTES = 64 * 1024;
 export const TOUCH_CACHE_SIZE = 10_000;
 /** Most session ids one `session_get` call carries (concurrent gets share a call). */
 export const MAX_GET_BATCH = 100;
+/** Most session ids one `session_touch` call carries (concurrent touches share a call). */
+export const MAX_TOUCH_BATCH = 100;
 const PROBE_FIRST_DELAY_MS = 1_000;
 const PROBE_MAX_DELAY_MS = 30_000;
 // Postgres truncates identifiers longer than this; a truncated schema name would silently miss.
@@ -64,6 +66,7 @@ export type SupabaseSessionStoreOptions = Backends & {
 };
 
 type Callback<T> = (err: unknown, value?: T) => void;
+type SessionRow = Record<string, unknown>;
 
 /**
  * An express-session store on the Supabase sessions schema, through supabase-js (`client`) or
@@ -76,7 +79,8 @@ export class SupabaseSessionStore extends session.Store {
   readonly maxDataBytes: number;
   readonly relaxedDurability: boolean;
   readonly #backend: Backend;
-  readonly #gets: GetBatcher;
+  readonly #gets: Batcher<void, SessionRow>;
+  readonly #touches: Batcher<Date | null, true>;
   readonly #cache: ExpiryCache | undefined;
   readonly #onError: ((err: Error) => void) | undefined;
   #connected = true;
@@ -121,14 +125,24 @@ export class SupabaseSessionStore extends session.Store {
       };
       this.#backend = new PgBackend({ connectionString: options.connectionString, onIdleError }, schema, prepared);
     }
-    this.#gets = new GetBatcher((sids) => this.#call("rows", "session_get", { p_sids: sids }), MAX_GET_BATCH);
+    this.#gets = new Batcher({
+      run: async (batch) => {
+        const rows = await this.#call("rows", "session_get", { p_sids: [...batch.keys()] });
+        return new Map(rows.map((row) => [String(row.sid), row]));
+      },
+      maxBatch: MAX_GET_BATCH,
+      // Two concurrent requests for one session each get their own copy: express-session
+      // mutates the object it is given, and one request's changes must not leak into the other.
+      copy: structuredClone,
+    });
+    this.#touches = new Batcher({ run: (batch) => this.#touchBatch(batch), maxBatch: MAX_TOUCH_BATCH });
   }
 
   /** The live session, or null when it is missing, expired, destroyed or corrupt (corrupt: reported). */
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
     return this.#run(callback, async () => {
       checkSid(sid);
-      const row = await this.#gets.get(sid);
+      const row = await this.#gets.add(sid, undefined);
       if (!row) {
         this.#cache?.delete(sid);
         return null;
@@ -161,23 +175,39 @@ export class SupabaseSessionStore extends session.Store {
   /**
    * Moves the session's expiry, never its data. With `touchAfter`, a touch that would move the
    * expiry the store last saw by less than that makes no round trip, and the database skips
-   * the write when the stored expiry is that close anyway.
+   * the write when the stored expiry is that close anyway. Touches issued within one turn of
+   * the event loop share one round trip.
    */
   override touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return this.#run(callback, async () => {
       checkSid(sid);
       const expiry = cookieExpiry(sess);
       if (this.disableTouch || this.#recentlyWritten(sid, expiry)) return;
-      const sentAt = performance.now();
-      const touched = await this.#call("scalar", "session_touch", {
-        p_sid: sid,
-        p_expires_at: expiry?.toISOString() ?? null,
-        p_touch_after: this.touchAfter,
-        p_ttl_seconds: expiry ? null : this.ttl,
-        p_durable: !this.relaxedDurability,
-      });
-      if (touched === true) this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
+      await this.#touches.add(sid, expiry);
     });
+  }
+
+  /** One `session_touch` call for a batch of touches (one expiry per session id); remembers what it wrote. */
+  async #touchBatch(batch: Map<string, Date | null>): Promise<Map<string, true>> {
+    const sids = [...batch.keys()];
+    const expiries = [...batch.values()];
+    const sentAt = performance.now();
+    const rows: unknown[] = await this.#call("rows", "session_touch", {
+      p_sids: sids,
+      p_expires_at: expiries.map((expiry) => expiry?.toISOString() ?? null),
+      p_touch_after: this.touchAfter,
+      // Only needed for a cookie without expiry; null keeps a missing one an error.
+      p_ttl_seconds: expiries.includes(null) ? this.ttl : null,
+      p_durable: !this.relaxedDurability,
+    });
+    const written = new Map<string, true>();
+    for (const sid of rows.map(sidOf)) {
+      const expiry = batch.get(sid);
+      if (expiry === undefined) continue;
+      written.set(sid, true);
+      this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
+    }
+    return written;
   }
 
   /** Ends the session for good: a late `set` or `touch` from a concurrent request cannot bring it back. */
@@ -216,8 +246,7 @@ export class SupabaseSessionStore extends session.Store {
   ids(callback?: Callback<string[]>): Promise<string[]> {
     return this.#run(callback, async () => {
       const rows: unknown[] = await this.#call("rows", "session_ids", {});
-      // PostgREST answers a one-column table function with bare values, pg with rows.
-      return rows.map((row) => String(typeof row === "object" && row !== null ? (row as { sid: unknown }).sid : row));
+      return rows.map(sidOf);
     });
   }
 
@@ -335,6 +364,11 @@ export class SupabaseSessionStore extends session.Store {
     }, this.#probeDelay);
     this.#probe.unref();
   }
+}
+
+/** A session id out of a one-column `sid` table function's result: PostgREST may answer with bare values, pg with rows. */
+function sidOf(row: unknown): string {
+  return String(typeof row === "object" && row !== null ? (row as { sid: unknown }).sid : row);
 }
 
 function positive(name: string, value: number): number {

@@ -16,7 +16,7 @@ const NEW = `\\set sid ${NEW_SID_BASE} + random(1, ${NEW_SID_SPAN})`;
 // select "<schema>".fn(...) as value for scalars; null arguments are sent as NULL.
 const STORE = {
   get: `select * from "public".session_get(array[:sid]);`,
-  touch: `select "public".session_touch(:sid, :expires, :touch_after, NULL) as value;`,
+  touch: `select * from "public".session_touch(array[:sid], array[:expires]::timestamptz[], :touch_after, NULL);`,
   set: `select "public".session_set(:sid, :payload, :expires, NULL) as value;`,
 };
 

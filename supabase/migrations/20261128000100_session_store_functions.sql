@@ -69,33 +69,64 @@ begin
 end;
 $$;
 
--- Moves a live session's expiry, never its data. Writes nothing (no row version)
--- unless the expiry moves by at least p_touch_after seconds; returns whether it wrote.
--- The expiry is p_expires_at or, when null, now() + p_ttl_seconds, and p_durable means
--- what it means for session_set.
-create function public.session_touch(p_sid text, p_expires_at timestamptz, p_touch_after double precision default 0,
+-- Moves the expiry of live sessions, never their data: p_sids[i] gets p_expires_at[i],
+-- or, where that is null, now() + p_ttl_seconds. Taking several lets the store send
+-- the touches of concurrent requests in one round trip. Returns the ids it wrote:
+-- a session is written only if it is live (never an expired row, never a tombstone) and
+-- its expiry moves by at least p_touch_after seconds; otherwise nothing is written (no
+-- row version). p_durable means what it means for session_set.
+-- The arrays have the same length, at most 1000. A sid given twice takes its last expiry
+-- (the latest touch issued), as if the touches had run in order.
+create function public.session_touch(p_sids text[], p_expires_at timestamptz[],
+                                     p_touch_after double precision default 0,
                                      p_ttl_seconds double precision default null,
                                      p_durable boolean default true)
-returns boolean
+returns table (sid text)
 language plpgsql
 set search_path = ''
 as $$
-declare
-  expiry timestamptz := coalesce(p_expires_at, now() + make_interval(secs => p_ttl_seconds));
 begin
-  if expiry is null then
+  if coalesce(cardinality(p_sids), 0) <> coalesce(cardinality(p_expires_at), 0) then
+    raise exception 'p_sids and p_expires_at must have the same length, got % and %',
+      coalesce(cardinality(p_sids), 0), coalesce(cardinality(p_expires_at), 0) using errcode = '22023';
+  end if;
+  if coalesce(cardinality(p_sids), 0) > 1000 then
+    raise exception 'at most 1000 session ids per call, got %', cardinality(p_sids) using errcode = '22023';
+  end if;
+  if p_ttl_seconds is null and array_position(p_expires_at, null) is not null then
     raise exception 'session expiry must not be null' using errcode = '22023';
   end if;
   if not coalesce(p_durable, true) then
     perform pg_catalog.set_config('synchronous_commit', 'off', true);
   end if;
-  update public.sessions s
-     set expires_at = expiry
-   where s.sid = p_sid
-     and s.destroyed_at is null
-     and s.expires_at > now()
-     and abs(extract(epoch from expiry - s.expires_at)) >= coalesce(p_touch_after, 0);
-  return found;
+  -- No deadlock between concurrent batches (other app instances touching overlapping
+  -- sessions in another order): every row this call writes is first locked by one
+  -- SELECT ... FOR UPDATE that sorts by sid before it locks (the lock step runs above
+  -- the sort), so all batches take their locks in one global order and none can hold
+  -- a lock another holds while waiting for one it has. The UPDATE then only writes
+  -- rows already locked by this transaction, so it never waits. A row changed while
+  -- we waited for its lock is rechecked (READ COMMITTED): one tombstoned or expired
+  -- meanwhile, or already moved close enough, is dropped from the batch.
+  return query
+    with wanted as (
+      select distinct on (w.sid) w.sid,
+             coalesce(w.expires_at, now() + make_interval(secs => p_ttl_seconds)) as expiry
+        from unnest(p_sids, p_expires_at) with ordinality as w(sid, expires_at, pos)
+       order by w.sid, w.pos desc),
+    locked as materialized (
+      select s.sid, w.expiry
+        from public.sessions s
+        join wanted w on w.sid = s.sid
+       where s.destroyed_at is null
+         and s.expires_at > now()
+         and abs(extract(epoch from w.expiry - s.expires_at)) >= coalesce(p_touch_after, 0)
+       order by s.sid
+         for update of s)
+    update public.sessions s
+       set expires_at = l.expiry
+      from locked l
+     where s.sid = l.sid
+    returning s.sid;
 end;
 $$;
 
@@ -224,7 +255,7 @@ $$;
 revoke all on function
   public.session_get(text[]),
   public.session_set(text, jsonb, timestamptz, double precision, boolean),
-  public.session_touch(text, timestamptz, double precision, double precision, boolean),
+  public.session_touch(text[], timestamptz[], double precision, double precision, boolean),
   public.session_destroy(text),
   public.session_destroy_user(text),
   public.session_all(),
@@ -236,7 +267,7 @@ revoke all on function
 grant execute on function
   public.session_get(text[]),
   public.session_set(text, jsonb, timestamptz, double precision, boolean),
-  public.session_touch(text, timestamptz, double precision, double precision, boolean),
+  public.session_touch(text[], timestamptz[], double precision, double precision, boolean),
   public.session_destroy(text),
   public.session_destroy_user(text),
   public.session_all(),

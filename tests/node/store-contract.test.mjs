@@ -112,16 +112,18 @@ for (const [name, make] of Object.entries(backends)) {
       assert.equal(a.i, 0, "…in separate objects: one request's changes never leak into the other's");
     });
 
-    test("a failing batched call fails every get in it, each through its own callback once", async () => {
+    test("a failing batched call fails every get and touch in it, each through its own callback once", async () => {
       const { store: closed } = make();
       await closed.close();
-      const outcomes = await Promise.all(["x", "y"].map((sid) => new Promise((resolve) => {
+      const ops = [(sid, cb) => closed.get(sid, cb), (sid, cb) => closed.touch(sid, sessionWith(inMinutes(30)), cb)];
+      const outcomes = await Promise.all(ops.flatMap((op) => ["x", "y"].map((sid) => new Promise((resolve) => {
         let calls = 0;
-        closed.get(newSid(sid), (err) => {
+        op(newSid(sid), (err) => {
           calls++;
           setImmediate(() => resolve({ err, calls }));
         }).catch(() => {});
-      })));
+      }))));
+      assert.equal(outcomes.length, 4);
       for (const { err, calls } of outcomes) {
         assert.match(String(err), /closed/);
         assert.equal(calls, 1);
@@ -276,6 +278,86 @@ for (const [name, make] of Object.entries(backends)) {
       lazyCalls.count = 0;
       await lazy.touch(ttlSid, { cookie: { originalMaxAge: null } });
       assert.equal(lazyCalls.count, 0);
+    });
+
+    test("concurrent touches share one round trip, and each has its own effect", async () => {
+      const base = inMinutes(30);
+      const [due, fresh, destroyed, unknown] = ["due", "fresh", "destroyed", "unknown"].map(newSid);
+      await Promise.all([due, fresh, destroyed].map((sid) => store.set(sid, sessionWith(base, { sid }))));
+      await store.destroy(destroyed);
+      const before = { fresh: await row(fresh), destroyed: await row(destroyed) };
+      // A store that never saw these sessions: the database decides what is due.
+      const { store: lazy, calls: lazyCalls } = make({ touchAfter: 60 });
+      const moved = new Date(base.getTime() + 120_000);
+      const callbacks = { due: 0, fresh: 0, destroyed: 0, unknown: 0 };
+      const touch = (label, sid, expires) => new Promise((resolve, reject) => {
+        lazy.touch(sid, sessionWith(expires), (err) => {
+          callbacks[label]++;
+          if (err) reject(err);
+          else resolve();
+        });
+      });
+      await Promise.all([
+        touch("due", due, moved),
+        touch("fresh", fresh, new Date(base.getTime() + 10_000)),
+        touch("destroyed", destroyed, moved),
+        touch("unknown", unknown, moved),
+      ]);
+      await settle();
+      assert.equal(lazyCalls.count, 1, "four concurrent touches, one round trip");
+      assert.deepEqual(callbacks, { due: 1, fresh: 1, destroyed: 1, unknown: 1 }, "each callback exactly once");
+      assert.equal((await row(due)).expires_at.getTime(), moved.getTime(), "the due one moved");
+      assert.equal((await row(fresh)).xmin, before.fresh.xmin, "the one within touchAfter got no new row version");
+      const tomb = await row(destroyed);
+      assert.equal(tomb.xmin, before.destroyed.xmin, "the tombstone is not written");
+      assert.ok(tomb.destroyed_at && tomb.expires_at <= new Date(), "…nor revived");
+      assert.equal(await row(unknown), undefined, "an unknown sid is not created");
+      assert.deepEqual(await lazy.get(due), JSON.parse(JSON.stringify(sessionWith(base, { sid: due }))), "data untouched");
+    });
+
+    test("one sid touched twice in one batch takes the later touch's expiry", async () => {
+      const sid = newSid("twice");
+      await store.set(sid, sessionWith(inMinutes(30)));
+      for (const [first, last] of [[inMinutes(40), inMinutes(50)], [inMinutes(70), inMinutes(60)]]) {
+        calls.count = 0;
+        await Promise.all([store.touch(sid, sessionWith(first)), store.touch(sid, sessionWith(last))]);
+        assert.equal(calls.count, 1);
+        assert.equal((await row(sid)).expires_at.getTime(), last.getTime());
+      }
+    });
+
+    test("session_touch checks its arrays: same length, at most 1000, expiry or ttl", async () => {
+      const touch = (sids, expiries, ttl = null) =>
+        admin.query("select * from public.session_touch($1, $2, 0, $3)", [sids, expiries, ttl]);
+      const later = inMinutes(30).toISOString();
+      await assert.rejects(touch(["a", "b"], [later]), { code: "22023", message: /same length/ });
+      await assert.rejects(touch(Array(1001).fill("a"), Array(1001).fill(later)), { code: "22023", message: /at most 1000/ });
+      await assert.rejects(touch(["a"], [null]), { code: "22023", message: /must not be null/ });
+      assert.deepEqual((await touch([], [])).rows, []);
+    });
+
+    test("two stores touching overlapping sessions in opposite orders never deadlock", async () => {
+      const sids = Array.from({ length: 20 }, (_, i) => newSid(`lock-${String(i).padStart(2, "0")}`));
+      await Promise.all(sids.map((sid) => store.set(sid, sessionWith(inMinutes(30)))));
+      const stores = [make().store, make().store];
+      const reversed = [...sids].reverse();
+      const touches = [];
+      const start = Date.now();
+      const expiry = (round) => new Date(start + (40 + round) * 60_000);
+      for (let round = 0; round < 200; round++) {
+        const expires = expiry(round);
+        // Each round is its own batch per store: the touches go out on the next turn, while
+        // earlier rounds' calls may still hold row locks.
+        touches.push(...sids.map((sid) => stores[0].touch(sid, sessionWith(expires))));
+        touches.push(...reversed.map((sid) => stores[1].touch(sid, sessionWith(expires))));
+        await settle();
+      }
+      const outcomes = await Promise.allSettled(touches);
+      const failures = outcomes.filter((o) => o.status === "rejected").map((o) => o.reason);
+      assert.deepEqual(failures.map((err) => err.code ?? String(err)), [], "no touch failed (no 40P01 deadlock)");
+      const { rows } = await admin.query("select expires_at from public.sessions where sid = any($1)", [sids]);
+      assert.equal(rows.length, sids.length);
+      for (const { expires_at: at } of rows) assert.ok(at >= expiry(0) && at <= expiry(199), "each holds a round's expiry");
     });
 
     test("disableTouch: touch makes no round trip", async () => {

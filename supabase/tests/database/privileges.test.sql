@@ -42,7 +42,7 @@ insert into probes values
   ('execute count_expired_sessions', $$select public.count_expired_sessions()$$),
   ('execute session_get', $$select * from public.session_get(array['priv-live'])$$),
   ('execute session_set', $$select public.session_set('x', '{}', now() + interval '1 hour')$$),
-  ('execute session_touch', $$select public.session_touch('priv-live', now() + interval '2 hours')$$),
+  ('execute session_touch', $$select * from public.session_touch(array['priv-live'], array[now() + interval '2 hours'])$$),
   ('execute session_destroy', $$select public.session_destroy('priv-live')$$),
   ('execute session_destroy_user', $$select public.session_destroy_user('u1')$$),
   ('execute session_all', $$select * from public.session_all()$$),
