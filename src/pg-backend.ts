@@ -15,13 +15,18 @@ interface OwnedPool extends Queryable {
   on(event: "error", listener: (err: Error) => void): unknown;
 }
 
+interface Statement {
+  text: string;
+  name: string;
+}
+
 type PoolSource = { pool: Queryable } | { connectionString: string; onIdleError: (err: Error) => void };
 
 /** Calls the session functions with node-postgres: `select ... from "<schema>".<fn>($1, ...)`. */
 export class PgBackend implements Backend {
   readonly #schema: string;
   readonly #prepared: boolean;
-  readonly #statements = new Map<string, string>();
+  readonly #statements = new Map<string, Statement>();
   #pool: Promise<Queryable>;
   #owned: Promise<OwnedPool> | undefined;
 
@@ -54,24 +59,26 @@ export class PgBackend implements Backend {
 
   async #query(fn: SessionFunction, args: Args, shape: "rows" | "scalar"): Promise<unknown[]> {
     const values = Object.values(args).map((v) => (v instanceof JsonArg ? v.text : v));
-    const text = this.#sql(fn, values.length, shape);
+    const { text, name } = this.#statement(fn, values.length, shape);
     const pool = await this.#pool;
     const result = this.#prepared
       // Named: parsed and planned once per connection, then only bound and executed.
-      ? await pool.query({ name: statementName(this.#schema, fn), text, values })
+      ? await pool.query({ name, text, values })
       : await pool.query(text, values);
     return result.rows;
   }
 
-  #sql(fn: SessionFunction, arity: number, shape: "rows" | "scalar"): string {
+  /** The statement calling `fn`, built once per function (this is every request's path). */
+  #statement(fn: SessionFunction, arity: number, shape: "rows" | "scalar"): Statement {
     const key = `${fn}/${shape}`;
-    let text = this.#statements.get(key);
-    if (!text) {
+    let statement = this.#statements.get(key);
+    if (!statement) {
       const call = `${quoteIdent(this.#schema)}.${fn}(${Array.from({ length: arity }, (_, i) => `$${i + 1}`).join(", ")})`;
-      text = shape === "rows" ? `select * from ${call}` : `select ${call} as value`;
-      this.#statements.set(key, text);
+      const text = shape === "rows" ? `select * from ${call}` : `select ${call} as value`;
+      statement = { text, name: statementName(this.#schema, fn) };
+      this.#statements.set(key, statement);
     }
-    return text;
+    return statement;
   }
 }
 

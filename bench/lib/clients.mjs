@@ -28,8 +28,8 @@ function callback(store, method, ...args) {
 }
 
 /** A pool of `size` connections whose round trips are counted (every client here calls pool.query). */
-function countedPool(dbUrl, size, extra = {}) {
-  const pool = new pg.Pool({ connectionString: dbUrl, max: size, ...extra });
+function countedPool(dbUrl, size) {
+  const pool = new pg.Pool({ connectionString: dbUrl, max: size });
   const query = pool.query.bind(pool);
   const counted = Object.assign(pool, { roundTrips: 0 });
   counted.query = (...args) => {
@@ -49,6 +49,15 @@ function storeClient(store, close, pool) {
   };
 }
 
+/** A factory for the store's pg backend with `options`, on a counted pool of C connections. */
+function storeOnPool(options) {
+  return ({ dbUrl, concurrency, touchAfter }) => {
+    const pool = countedPool(dbUrl, concurrency);
+    const store = new SupabaseSessionStore({ pool, touchAfter, ...options });
+    return storeClient(store, async () => { await store.close(); await pool.end(); }, pool);
+  };
+}
+
 /**
  * Each factory takes { dbUrl, concurrency, touchAfter, api } and resolves with a client.
  * `pgbench` names the pgbench script family that sends the same SQL (see pgbench.mjs).
@@ -57,30 +66,18 @@ export const CLIENTS = {
   "store-pg": {
     label: "supabase-session-store, pg, prepared",
     pgbench: "store",
-    create({ dbUrl, concurrency, touchAfter }) {
-      const pool = countedPool(dbUrl, concurrency);
-      const store = new SupabaseSessionStore({ pool, preparedStatements: true, touchAfter });
-      return storeClient(store, async () => { await store.close(); await pool.end(); }, pool);
-    },
+    create: storeOnPool({ preparedStatements: true }),
   },
   "store-pg-unprepared": {
     label: "supabase-session-store, pg, unprepared (poolers)",
     pgbench: "store",
-    create({ dbUrl, concurrency, touchAfter }) {
-      const pool = countedPool(dbUrl, concurrency);
-      const store = new SupabaseSessionStore({ pool, preparedStatements: false, touchAfter });
-      return storeClient(store, async () => { await store.close(); await pool.end(); }, pool);
-    },
+    create: storeOnPool({ preparedStatements: false }),
   },
   "store-pg-relaxed": {
     label: "supabase-session-store, pg, prepared, relaxedDurability",
     pgbench: "store",
     writesOnly: true,
-    create({ dbUrl, concurrency, touchAfter }) {
-      const pool = countedPool(dbUrl, concurrency);
-      const store = new SupabaseSessionStore({ pool, preparedStatements: true, touchAfter, relaxedDurability: true });
-      return storeClient(store, async () => { await store.close(); await pool.end(); }, pool);
-    },
+    create: storeOnPool({ preparedStatements: true, relaxedDurability: true }),
   },
   "store-supabase-js": {
     label: "supabase-session-store, supabase-js via gateway (reference)",

@@ -168,6 +168,7 @@ begin
       from public.sessions s
      where (s.data #>> '{passport,user}') = p_user
        and s.destroyed_at is null
+     order by s.sid  -- the lock order of session_touch's batches: no deadlock with them
        for update),
   tombstoned as (
     update public.sessions s
@@ -237,6 +238,7 @@ begin
     select s.sid, s.expires_at > now() as was_live
       from public.sessions s
      where s.destroyed_at is null
+     order by s.sid  -- the lock order of session_touch's batches: no deadlock with them
        for update),
   tombstoned as (
     update public.sessions s

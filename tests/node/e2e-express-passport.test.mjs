@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import * as localDb from "../../scripts/db.mjs";
-import { requireEnv, startExampleApp, startExampleAppExpectingFailure, stopAllApps } from "./support/example-app.mjs";
+import { requireEnv } from "./support/env.mjs";
+import { startExampleApp, startExampleAppExpectingFailure, stopAllApps } from "./support/example-app.mjs";
 import { CookieJar, request, sessionIdOf } from "./support/http.mjs";
 import { sleep } from "./support/processes.mjs";
 

@@ -11,11 +11,12 @@ import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import * as db from "../../scripts/db.mjs";
 import { SupabaseSessionStore } from "../../dist/esm/index.js";
-import { BACKENDS, callbackCalls, quietPool, sessionFor, stackEnv } from "./support/backends.mjs";
+import { BACKENDS, callbackCalls, quietPool, sessionFor } from "./support/backends.mjs";
+import { requireEnv } from "./support/env.mjs";
 import { createCounterApp } from "./support/counter-app.mjs";
 import { startProcess } from "./support/processes.mjs";
 
-const env = stackEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "LOCAL_DB_DIR", "LOCAL_DB_PORT");
+const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "LOCAL_DB_DIR", "LOCAL_DB_PORT");
 const dbOpts = { dir: env.LOCAL_DB_DIR, port: Number(env.LOCAL_DB_PORT) };
 const here = path.dirname(fileURLToPath(import.meta.url));
 const run = randomBytes(4).toString("hex");

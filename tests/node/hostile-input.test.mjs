@@ -6,9 +6,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { RpcError, SupabaseSessionStore } from "../../dist/esm/index.js";
-import { BACKENDS, callbackCalls, quietPool, sessionFor, stackEnv } from "./support/backends.mjs";
+import { BACKENDS, callbackCalls, quietPool, sessionFor } from "./support/backends.mjs";
+import { requireEnv } from "./support/env.mjs";
 
-const { DATABASE_URL } = stackEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
+const { DATABASE_URL } = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
 const admin = quietPool({ connectionString: DATABASE_URL, max: 2 });
 const run = randomBytes(4).toString("hex");
 const CANARY_TABLE = `hostile_canary_${run}`;

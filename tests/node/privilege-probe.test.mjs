@@ -8,9 +8,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { localKeys, signJwt } from "../../scripts/keys.mjs";
-import { quietPool, stackEnv } from "./support/backends.mjs";
+import { quietPool } from "./support/backends.mjs";
+import { requireEnv } from "./support/env.mjs";
 
-const env = stackEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SERVICE_ROLE_KEY");
+const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SERVICE_ROLE_KEY");
 const admin = quietPool({ connectionString: env.DATABASE_URL, max: 2 });
 const SECRET_SID = `privilege-probe-${randomBytes(6).toString("hex")}`;
 const now = Math.floor(Date.now() / 1000);

@@ -8,9 +8,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, describe, test } from "node:test";
 import fc from "fast-check";
-import { BACKENDS, quietPool, stackEnv } from "./support/backends.mjs";
+import { BACKENDS, quietPool } from "./support/backends.mjs";
+import { requireEnv } from "./support/env.mjs";
 
-const { DATABASE_URL } = stackEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
+const { DATABASE_URL } = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
 const SEED = Number(process.env.FC_SEED ?? 20261128);
 const NUM_RUNS = 60;
 const SIDS_PER_RUN = 3;

@@ -7,7 +7,7 @@ import path from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
-import { requireEnv } from "./support/example-app.mjs";
+import { requireEnv } from "./support/env.mjs";
 
 const { DATABASE_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY } =
   requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY", "SUPABASE_SERVICE_ROLE_KEY");

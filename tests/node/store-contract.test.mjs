@@ -7,7 +7,7 @@ import { createClient } from "@supabase/supabase-js";
 import pg from "pg";
 import WebSocket from "ws";
 import { CorruptSessionError, RpcError, SupabaseSessionStore } from "../../dist/esm/index.js";
-import { requireEnv } from "./support/example-app.mjs";
+import { requireEnv } from "./support/env.mjs";
 
 const { DATABASE_URL, SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY, SUPABASE_ANON_KEY: ANON_KEY } =
   requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY");

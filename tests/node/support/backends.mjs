@@ -4,16 +4,7 @@ import { createClient } from "@supabase/supabase-js";
 import pg from "pg";
 import WebSocket from "ws";
 import { SupabaseSessionStore } from "../../../dist/esm/index.js";
-
-/** The named variables of the stack's environment; throws at once, naming what is missing. */
-export function stackEnv(...names) {
-  const missing = names.filter((name) => !process.env[name]);
-  if (missing.length) {
-    throw new Error(`missing environment: ${missing.join(", ")}. Run the Node tests through \`npm test\`, ` +
-      "or export the environment of a running local stack (see scripts/stack.mjs).");
-  }
-  return Object.fromEntries(names.map((name) => [name, process.env[name]]));
-}
+import { requireEnv } from "./env.mjs";
 
 /** A supabase-js client for `key` on the stack's API (Node 20 needs the ws transport). */
 export function supabaseClient(url, key) {
@@ -36,13 +27,13 @@ export function quietPool(config) {
  */
 export const BACKENDS = {
   pg(options = {}) {
-    const { DATABASE_URL } = stackEnv("DATABASE_URL");
+    const { DATABASE_URL } = requireEnv("DATABASE_URL");
     const pool = quietPool({ connectionString: DATABASE_URL, max: 5 });
     const store = new SupabaseSessionStore({ pool, ...options });
     return { store, close: async () => { await store.close(); await pool.end(); } };
   },
   "supabase-js"(options = {}) {
-    const { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY } = stackEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
+    const { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY } = requireEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
     const store = new SupabaseSessionStore({ client: supabaseClient(SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY), ...options });
     return { store, close: () => store.close() };
   },

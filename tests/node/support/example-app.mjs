@@ -9,16 +9,6 @@ const server = path.join(root, "examples/express-passport/server.mjs");
 // The app picks its backend and settings from these; a test states each one it wants.
 const APP_SETTINGS = /^(SUPABASE_|DATABASE_URL$|SESSION_|NODE_ENV$|TRUST_PROXY$|PORT$|HOST$)/;
 
-/** Fails the test file at once, with the reason, when the stack's environment is missing. */
-export function requireEnv(...names) {
-  const missing = names.filter((name) => !process.env[name]);
-  if (missing.length) {
-    throw new Error(`missing environment: ${missing.join(", ")}. Run the Node tests through \`npm test\`, ` +
-      "or export the environment of a running local stack (see scripts/stack.mjs).");
-  }
-  return Object.fromEntries(names.map((name) => [name, process.env[name]]));
-}
-
 const launched = new Set();
 
 function launch(settings) {

@@ -2,15 +2,16 @@
 // names (pg: a connection string, the store's own pool; supabase-js: the service role key).
 // Announces "listening on <url>"; store errors nobody else sees go to stderr.
 import { SupabaseSessionStore } from "../../../dist/esm/index.js";
-import { stackEnv, supabaseClient } from "./backends.mjs";
+import { supabaseClient } from "./backends.mjs";
+import { requireEnv } from "./env.mjs";
 import { createCounterApp } from "./counter-app.mjs";
 
 const backend = process.env.FAULT_BACKEND;
 let store;
 if (backend === "pg") {
-  store = new SupabaseSessionStore({ connectionString: stackEnv("DATABASE_URL").DATABASE_URL });
+  store = new SupabaseSessionStore({ connectionString: requireEnv("DATABASE_URL").DATABASE_URL });
 } else if (backend === "supabase-js") {
-  const { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY } = stackEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
+  const { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY } = requireEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
   store = new SupabaseSessionStore({ client: supabaseClient(SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY) });
 } else {
   throw new Error(`FAULT_BACKEND must be pg or supabase-js, got ${backend}`);
