@@ -1,6 +1,6 @@
-/** The SQL functions of migration 20261128000100 that the store calls, one per operation. */
+/** The SQL functions (migrations 20261128000100 and 20261128030000) the store calls, one per operation. */
 export type SessionFunction =
-  | "session_get" | "session_set" | "session_touch" | "session_destroy" | "session_destroy_user"
+  | "session_get" | "session_set_many" | "session_touch" | "session_destroy" | "session_destroy_user"
   | "session_all" | "session_ids" | "session_count" | "session_clear";
 
 /**

@@ -3,6 +3,7 @@ export {
   DEFAULT_MAX_DATA_BYTES,
   DEFAULT_TTL_SECONDS,
   MAX_GET_BATCH,
+  MAX_SET_BATCH,
   MAX_TOUCH_BATCH,
   TOUCH_CACHE_SIZE,
   type SupabaseSessionStoreOptions,

@@ -20,6 +20,8 @@ export const TOUCH_CACHE_SIZE = 10_000;
 export const MAX_GET_BATCH = 100;
 /** Most session ids one `session_touch` call carries (concurrent touches share a call). */
 export const MAX_TOUCH_BATCH = 100;
+/** Most sessions one `session_set_many` call carries (concurrent saves share a call). */
+export const MAX_SET_BATCH = 100;
 const PROBE_FIRST_DELAY_MS = 1_000;
 const PROBE_MAX_DELAY_MS = 30_000;
 // Postgres truncates identifiers longer than this; a truncated schema name would silently miss.
@@ -67,6 +69,8 @@ export type SupabaseSessionStoreOptions = Backends & {
 
 type Callback<T> = (err: unknown, value?: T) => void;
 type SessionRow = Record<string, unknown>;
+/** A save waiting for its batch: the session, its JSON (serialised once) and its cookie's expiry. */
+type PendingSave = { sess: SessionData; json: string; expiry: Date | null };
 
 /**
  * An express-session store on the Supabase sessions schema, through supabase-js (`client`) or
@@ -81,6 +85,7 @@ export class SupabaseSessionStore extends session.Store {
   readonly #backend: Backend;
   readonly #gets: Batcher<void, SessionRow>;
   readonly #touches: Batcher<Date | null, true>;
+  readonly #sets: Batcher<PendingSave, true>;
   readonly #cache: ExpiryCache | undefined;
   readonly #onError: ((err: Error) => void) | undefined;
   #connected = true;
@@ -136,6 +141,7 @@ export class SupabaseSessionStore extends session.Store {
       copy: structuredClone,
     });
     this.#touches = new Batcher({ run: (batch) => this.#touchBatch(batch), maxBatch: MAX_TOUCH_BATCH });
+    this.#sets = new Batcher({ run: (batch) => this.#setBatch(batch), maxBatch: MAX_SET_BATCH });
   }
 
   /** The live session, or null when it is missing, expired, destroyed or corrupt (corrupt: reported). */
@@ -153,23 +159,38 @@ export class SupabaseSessionStore extends session.Store {
     });
   }
 
-  /** Stores the session; an expiry already past deletes it instead; a destroyed session stays destroyed. */
+  /**
+   * Stores the session; an expiry already past deletes it instead; a destroyed session stays
+   * destroyed. Saves issued within one turn of the event loop share one round trip (and one
+   * commit).
+   */
   override set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return this.#run(callback, async () => {
       checkSid(sid);
       const json = serializeSession(sess, this.maxDataBytes);
-      const expiry = cookieExpiry(sess);
-      const sentAt = performance.now();
-      const stored = await this.#call("scalar", "session_set", {
-        p_sid: sid,
-        p_data: new JsonArg(sess, json),
-        p_expires_at: expiry?.toISOString() ?? null,
-        p_ttl_seconds: expiry ? null : this.ttl,
-        p_durable: !this.relaxedDurability,
-      });
-      if (stored === true) this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
-      else this.#cache?.delete(sid);
+      await this.#sets.add(sid, { sess, json, expiry: cookieExpiry(sess) });
     });
+  }
+
+  /** One `session_set_many` call for a batch of saves; remembers the expiry of each one stored. */
+  async #setBatch(batch: Map<string, PendingSave>): Promise<Map<string, true>> {
+    const saves = [...batch.values()];
+    const sentAt = performance.now();
+    const rows: unknown[] = await this.#call("rows", "session_set_many", {
+      p_sids: [...batch.keys()],
+      p_data: new JsonArg(saves.map((s) => s.sess), `[${saves.map((s) => s.json).join(",")}]`),
+      p_expires_at: saves.map((s) => s.expiry?.toISOString() ?? null),
+      // Only needed for a cookie without expiry; null keeps a missing one an error.
+      p_ttl_seconds: saves.some((s) => s.expiry === null) ? this.ttl : null,
+      p_durable: !this.relaxedDurability,
+    });
+    const stored = new Map<string, true>();
+    for (const sid of rows.map(sidOf)) stored.set(sid, true);
+    for (const [sid, { expiry }] of batch) {
+      if (stored.has(sid)) this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
+      else this.#cache?.delete(sid);
+    }
+    return stored;
   }
 
   /**

@@ -17,7 +17,7 @@ const NEW = `\\set sid ${NEW_SID_BASE} + random(1, ${NEW_SID_SPAN})`;
 const STORE = {
   get: `select * from "public".session_get(array[:sid]);`,
   touch: `select * from "public".session_touch(array[:sid], array[:expires]::timestamptz[], :touch_after, NULL);`,
-  set: `select "public".session_set(:sid, :payload, :expires, NULL) as value;`,
+  set: `select * from "public".session_set_many(array[:sid], ('[' || :payload || ']')::jsonb, array[:expires]::timestamptz[], NULL);`,
 };
 
 // connect-pg-simple 10's statements, with its client-side clock as parameters.

@@ -112,10 +112,11 @@ for (const [name, make] of Object.entries(backends)) {
       assert.equal(a.i, 0, "…in separate objects: one request's changes never leak into the other's");
     });
 
-    test("a failing batched call fails every get and touch in it, each through its own callback once", async () => {
+    test("a failing batched call fails every get, set and touch in it, each through its own callback once", async () => {
       const { store: closed } = make();
       await closed.close();
-      const ops = [(sid, cb) => closed.get(sid, cb), (sid, cb) => closed.touch(sid, sessionWith(inMinutes(30)), cb)];
+      const ops = [(sid, cb) => closed.get(sid, cb), (sid, cb) => closed.touch(sid, sessionWith(inMinutes(30)), cb),
+        (sid, cb) => closed.set(sid, sessionWith(inMinutes(30)), cb)];
       const outcomes = await Promise.all(ops.flatMap((op) => ["x", "y"].map((sid) => new Promise((resolve) => {
         let calls = 0;
         op(newSid(sid), (err) => {
@@ -123,7 +124,7 @@ for (const [name, make] of Object.entries(backends)) {
           setImmediate(() => resolve({ err, calls }));
         }).catch(() => {});
       }))));
-      assert.equal(outcomes.length, 4);
+      assert.equal(outcomes.length, 6);
       for (const { err, calls } of outcomes) {
         assert.match(String(err), /closed/);
         assert.equal(calls, 1);
@@ -315,6 +316,68 @@ for (const [name, make] of Object.entries(backends)) {
       assert.deepEqual(await lazy.get(due), JSON.parse(JSON.stringify(sessionWith(base, { sid: due }))), "data untouched");
     });
 
+    test("concurrent sets share one round trip, and each has its own effect", async () => {
+      const [fresh, existing, destroyed, past, noExpiry, twice] = ["fresh", "existing", "destroyed", "past", "ttl", "twice"].map(newSid);
+      await Promise.all([existing, destroyed, past].map((sid) => store.set(sid, sessionWith(inMinutes(30), { v: "old" }))));
+      await store.destroy(destroyed);
+      const tomb = await row(destroyed);
+      const expires = inMinutes(45);
+      const later = inMinutes(50);
+      const callbacks = [];
+      const set = (sid, sess) => new Promise((resolve, reject) => {
+        store.set(sid, sess, (err) => {
+          callbacks.push(sid);
+          if (err) reject(err);
+          else resolve();
+        });
+      });
+      calls.count = 0;
+      await Promise.all([
+        set(fresh, sessionWith(expires, { v: "fresh" })),
+        set(existing, sessionWith(expires, { v: "new" })),
+        set(destroyed, sessionWith(expires, { v: "revived?" })),
+        set(past, sessionWith(new Date(Date.now() - 1_000))),
+        set(noExpiry, { cookie: { originalMaxAge: null, httpOnly: true, path: "/" }, v: "ttl" }),
+        set(twice, sessionWith(expires, { v: "first" })),
+        set(twice, sessionWith(later, { v: "second" })),
+      ]);
+      await settle();
+      assert.equal(calls.count, 1, "seven concurrent sets, one round trip");
+      assert.equal(callbacks.length, 7, "each callback exactly once");
+      for (const [sid, v] of [[fresh, "fresh"], [existing, "new"]]) {
+        const stored = await row(sid);
+        assert.equal(stored.data.v, v);
+        assert.equal(stored.expires_at.getTime(), expires.getTime());
+      }
+      const after = await row(destroyed);
+      assert.equal(after.xmin, tomb.xmin, "the tombstone is not written");
+      assert.deepEqual(after.data, {}, "…nor revived");
+      assert.equal(await row(past), undefined, "an expiry already past deletes the session");
+      const { rows: [ttl] } = await admin.query(
+        "select data->>'v' as v, extract(epoch from expires_at - updated_at)::int as secs from public.sessions where sid = $1", [noExpiry]);
+      assert.deepEqual(ttl, { v: "ttl", secs: store.ttl }, "no cookie expiry: now() + ttl on the database clock");
+      const last = await row(twice);
+      assert.equal(last.data.v, "second", "one sid saved twice in one batch keeps the later save");
+      assert.equal(last.expires_at.getTime(), later.getTime(), "…and its expiry");
+      assert.deepEqual((await store.get(existing)).v, "new");
+    });
+
+    test("session_set_many checks its arguments: same lengths, at most 1000, ids, expiry or ttl", async () => {
+      const save = (sids, data, expiries, ttl = null) =>
+        admin.query("select * from public.session_set_many($1, $2, $3, $4)", [sids, JSON.stringify(data), expiries, ttl]);
+      const later = inMinutes(30).toISOString();
+      await assert.rejects(save(["a", "b"], [{}, {}], [later]), { code: "22023", message: /same length/ });
+      await assert.rejects(save(["a"], [{}, {}], [later]), { code: "22023", message: /same length/ });
+      await assert.rejects(save(["a"], { a: {} }, [later]), { code: "22023", message: /same length/ });
+      await assert.rejects(save(Array(1001).fill("a"), Array(1001).fill({}), Array(1001).fill(later)),
+        { code: "22023", message: /at most 1000/ });
+      await assert.rejects(save([""], [{}], [later]), { code: "22023", message: /non-empty/ });
+      await assert.rejects(save([null], [{}], [later]), { code: "22023", message: /non-empty/ });
+      await assert.rejects(save(["a"], [{}], [null]), { code: "22023", message: /must not be null/ });
+      await assert.rejects(save(["a"], [[1]], [later]), { code: "23514" }, "data must be a JSON object");
+      assert.deepEqual((await save([], [], [])).rows, []);
+    });
+
     test("one sid touched twice in one batch takes the later touch's expiry", async () => {
       const sid = newSid("twice");
       await store.set(sid, sessionWith(inMinutes(30)));
@@ -336,25 +399,28 @@ for (const [name, make] of Object.entries(backends)) {
       assert.deepEqual((await touch([], [])).rows, []);
     });
 
-    test("two stores touching overlapping sessions in opposite orders never deadlock", async () => {
+    test("two stores saving and touching overlapping sessions in opposite orders never deadlock", { timeout: 120_000 }, async () => {
       const sids = Array.from({ length: 20 }, (_, i) => newSid(`lock-${String(i).padStart(2, "0")}`));
       await Promise.all(sids.map((sid) => store.set(sid, sessionWith(inMinutes(30)))));
       const stores = [make().store, make().store];
       const reversed = [...sids].reverse();
-      const touches = [];
+      const writes = [];
       const start = Date.now();
       const expiry = (round) => new Date(start + (40 + round) * 60_000);
       for (let round = 0; round < 200; round++) {
         const expires = expiry(round);
-        // Each round is its own batch per store: the touches go out on the next turn, while
-        // earlier rounds' calls may still hold row locks.
-        touches.push(...sids.map((sid) => stores[0].touch(sid, sessionWith(expires))));
-        touches.push(...reversed.map((sid) => stores[1].touch(sid, sessionWith(expires))));
+        // Each round is its own batch per store and kind: the writes go out on the next turn,
+        // while earlier rounds' calls may still hold row locks.
+        const [first, second] = round % 2 ? [stores[0], stores[1]] : [stores[1], stores[0]];
+        writes.push(...sids.map((sid) => first.set(sid, sessionWith(expires, { round }))));
+        writes.push(...reversed.map((sid) => second.set(sid, sessionWith(expires, { round }))));
+        writes.push(...reversed.map((sid) => first.touch(sid, sessionWith(expires))));
+        writes.push(...sids.map((sid) => second.touch(sid, sessionWith(expires))));
         await settle();
       }
-      const outcomes = await Promise.allSettled(touches);
+      const outcomes = await Promise.allSettled(writes);
       const failures = outcomes.filter((o) => o.status === "rejected").map((o) => o.reason);
-      assert.deepEqual(failures.map((err) => err.code ?? String(err)), [], "no touch failed (no 40P01 deadlock)");
+      assert.deepEqual(failures.map((err) => err.code ?? String(err)), [], "no write failed (no 40P01 deadlock)");
       const { rows } = await admin.query("select expires_at from public.sessions where sid = any($1)", [sids]);
       assert.equal(rows.length, sids.length);
       for (const { expires_at: at } of rows) assert.ok(at >= expiry(0) && at <= expiry(199), "each holds a round's expiry");

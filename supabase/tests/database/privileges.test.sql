@@ -1,7 +1,7 @@
 -- Sessions are bearer credentials: anon and authenticated reach nothing session
 -- related by any path; service_role can do what the store and the cleanup need.
 begin;
-select plan(50);
+select plan(53);
 
 insert into public.sessions (sid, data, expires_at)
 values ('priv-live', '{"cookie": {}, "passport": {"user": "u1"}}', now() + interval '1 hour');
@@ -42,6 +42,7 @@ insert into probes values
   ('execute count_expired_sessions', $$select public.count_expired_sessions()$$),
   ('execute session_get', $$select * from public.session_get(array['priv-live'])$$),
   ('execute session_set', $$select public.session_set('x', '{}', now() + interval '1 hour')$$),
+  ('execute session_set_many', $$select * from public.session_set_many(array['x'], '[{}]', array[now() + interval '1 hour'])$$),
   ('execute session_touch', $$select * from public.session_touch(array['priv-live'], array[now() + interval '2 hours'])$$),
   ('execute session_destroy', $$select public.session_destroy('priv-live')$$),
   ('execute session_destroy_user', $$select public.session_destroy_user('u1')$$),

@@ -78,8 +78,8 @@ select is_empty($$
 $$, 'no function in public is SECURITY DEFINER');
 select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where n.nspname = 'public' and p.proname in ('cleanup_expired_sessions', 'sessions_set_updated_at',
-              'session_get', 'session_set', 'session_touch', 'session_destroy', 'session_destroy_user',
-              'session_all', 'session_ids', 'session_count', 'session_clear', 'count_expired_sessions')), 12,
+              'session_get', 'session_set', 'session_set_many', 'session_touch', 'session_destroy', 'session_destroy_user',
+              'session_all', 'session_ids', 'session_count', 'session_clear', 'count_expired_sessions')), 13,
   'the schema and store functions all exist');
 select function_returns('public', 'cleanup_expired_sessions', array['integer'], 'integer',
   'cleanup_expired_sessions(batch_size) returns the deleted count');
