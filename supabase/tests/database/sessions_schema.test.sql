@@ -1,6 +1,6 @@
 -- The sessions table: shape, constraints, indexes, RLS and the updated_at trigger.
 begin;
-select plan(40);
+select plan(41);
 
 select has_table('public', 'sessions', 'public.sessions exists');
 select columns_are('public', 'sessions',
@@ -81,6 +81,12 @@ select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.
               'session_get', 'session_set', 'session_set_many', 'session_touch', 'session_destroy', 'session_destroy_user',
               'session_all', 'session_ids', 'session_count', 'session_clear', 'count_expired_sessions')), 13,
   'the schema and store functions all exist');
+select is_empty($$
+  select p.proname
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname = 'public' and p.proname in ('session_get', 'session_touch', 'session_set_many')
+     and not 'plan_cache_mode=force_generic_plan' = any (coalesce(p.proconfig, '{}'))
+$$, 'the per-request functions plan once per connection (generic plans), not on every call');
 select function_returns('public', 'cleanup_expired_sessions', array['integer'], 'integer',
   'cleanup_expired_sessions(batch_size) returns the deleted count');
 select is((select pg_get_function_arguments('public.cleanup_expired_sessions(integer)'::regprocedure)),
