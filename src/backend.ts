@@ -9,9 +9,13 @@ export type SessionFunction =
  */
 export type Args = Record<string, unknown>;
 
-/** A JSON argument serialised once: the pg backend sends the text, supabase-js the value. */
+/**
+ * A JSON argument serialised once, when the operation was issued (a batch goes out a turn
+ * later, and the caller may change its objects meanwhile): the pg backend sends the text,
+ * supabase-js the value parsed back from it.
+ */
 export class JsonArg {
-  constructor(readonly value: unknown, readonly text: string) {}
+  constructor(readonly text: string) {}
 }
 
 /** One round trip to one SQL function. */

@@ -49,7 +49,7 @@ export class RpcBackend implements Backend {
 
   async #call(fn: SessionFunction, args: Args): Promise<unknown> {
     const named: Args = {};
-    for (const [name, value] of Object.entries(args)) named[name] = value instanceof JsonArg ? value.value : value;
+    for (const [name, value] of Object.entries(args)) named[name] = value instanceof JsonArg ? JSON.parse(value.text) : value;
     const { data, error, status } = await this.#target.rpc(fn, named);
     if (error) throw new RpcError(error, status ?? 0);
     return data;

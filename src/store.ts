@@ -69,8 +69,8 @@ export type SupabaseSessionStoreOptions = Backends & {
 
 type Callback<T> = (err: unknown, value?: T) => void;
 type SessionRow = Record<string, unknown>;
-/** A save waiting for its batch: the session, its JSON (serialised once) and its cookie's expiry. */
-type PendingSave = { sess: SessionData; json: string; expiry: Date | null };
+/** A save waiting for its batch: the session's JSON (serialised when `set` was called) and its cookie's expiry. */
+type PendingSave = { json: string; expiry: Date | null };
 
 /**
  * An express-session store on the Supabase sessions schema, through supabase-js (`client`) or
@@ -168,7 +168,7 @@ export class SupabaseSessionStore extends session.Store {
     return this.#run(callback, async () => {
       checkSid(sid);
       const json = serializeSession(sess, this.maxDataBytes);
-      await this.#sets.add(sid, { sess, json, expiry: cookieExpiry(sess) });
+      await this.#sets.add(sid, { json, expiry: cookieExpiry(sess) });
     });
   }
 
@@ -178,7 +178,7 @@ export class SupabaseSessionStore extends session.Store {
     const sentAt = performance.now();
     const rows: unknown[] = await this.#call("rows", "session_set_many", {
       p_sids: [...batch.keys()],
-      p_data: new JsonArg(saves.map((s) => s.sess), `[${saves.map((s) => s.json).join(",")}]`),
+      p_data: new JsonArg(`[${saves.map((s) => s.json).join(",")}]`),
       p_expires_at: saves.map((s) => s.expiry?.toISOString() ?? null),
       // Only needed for a cookie without expiry; null keeps a missing one an error.
       p_ttl_seconds: saves.some((s) => s.expiry === null) ? this.ttl : null,

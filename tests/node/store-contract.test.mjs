@@ -362,6 +362,18 @@ for (const [name, make] of Object.entries(backends)) {
       assert.deepEqual((await store.get(existing)).v, "new");
     });
 
+    test("a save stores the session as it was when set was called, not when its batch went out", async () => {
+      const sid = newSid("snapshot");
+      const sess = sessionWith(inMinutes(30), { v: "at set", nested: { n: 1 } });
+      const saved = store.set(sid, sess);
+      sess.v = "changed in the same turn";
+      sess.nested.n = 2;
+      await saved;
+      const { data } = await row(sid);
+      assert.equal(data.v, "at set");
+      assert.equal(data.nested.n, 1);
+    });
+
     test("session_set_many checks its arguments: same lengths, at most 1000, ids, expiry or ttl", async () => {
       const save = (sids, data, expiries, ttl = null) =>
         admin.query("select * from public.session_set_many($1, $2, $3, $4)", [sids, JSON.stringify(data), expiries, ttl]);
