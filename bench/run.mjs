@@ -20,7 +20,7 @@ import { closedLoop, sleep, summarize } from "./lib/measure.mjs";
 import { pgbench } from "./lib/pgbench.mjs";
 import { machine, render } from "./lib/report.mjs";
 import { LIVE_SID_BASE, makeSession, newSid, randomLiveSid, refreshed, sessionJson } from "./lib/session.mjs";
-import { TOUCH_AFTER_SECONDS, WORKLOADS } from "./lib/workloads.mjs";
+import { getLive, TOUCH_AFTER_SECONDS, WORKLOADS } from "./lib/workloads.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -144,8 +144,7 @@ async function soak({ database, seconds }) {
   let requests = 0;
   const op = async () => {
     const sid = randomLiveSid(LIVE);
-    const sess = await client.get(sid);
-    if (!sess) throw new Error(`live session ${sid} not found`);
+    const sess = await getLive(client, sid);
     if (Math.random() < 0.9) await client.touch(sid, refreshed(sess));
     else await client.set(newSid(), makeSession());
     requests++;
@@ -171,14 +170,21 @@ async function soak({ database, seconds }) {
   return { seconds, concurrency, warmupSeconds, requests, cacheBound: TOUCH_CACHE_SIZE, rss: stat("rss"), heap: stat("heapUsed") };
 }
 
-async function startApi(database) {
+/**
+ * The database and, on it, the local API; the database alone when the API cannot start.
+ * The cluster is this run's own (main destroys it first): `stop()` stops its server and the API.
+ */
+async function startServices(dbOpts) {
   try {
     const { startStack } = await import("../scripts/stack.mjs");
-    const stack = await startStack({ dir: database.dir, dbPort: database.port, functions: false });
-    return { stack, url: stack.env.SUPABASE_URL, serviceRoleKey: stack.env.SUPABASE_SERVICE_ROLE_KEY };
+    const stack = await startStack({ dir: dbOpts.dir, dbPort: dbOpts.port, functions: false });
+    const api = { url: stack.env.SUPABASE_URL, serviceRoleKey: stack.env.SUPABASE_SERVICE_ROLE_KEY };
+    return { url: stack.env.DATABASE_URL, api, stop: stack.stop };
   } catch (err) {
     log(`supabase-js reference rows not run: the local API did not start (${err.message.split("\n")[0]})`);
-    return undefined;
+    // The cluster is this run's own (destroyed and created afresh): this run stops it.
+    const { url } = db.start(dbOpts);
+    return { url, api: undefined, stop: () => { db.stop(dbOpts); } };
   }
 }
 
@@ -190,9 +196,9 @@ async function main() {
   };
   // A fresh cluster every run: the same starting state, and the current migrations.
   db.destroy(dbOpts);
-  const started = db.start(dbOpts);
-  const database = { ...dbOpts, url: started.url };
-  const api = await startApi(database);
+  const services = await startServices(dbOpts);
+  const { api } = services;
+  const database = { ...dbOpts, url: services.url };
   const admin = new pg.Client({ connectionString: database.url });
   await admin.connect();
   try {
@@ -296,8 +302,7 @@ async function main() {
     log(`written to ${path.relative(db.root, file)}`);
   } finally {
     await admin.end();
-    await api?.stack.stop();
-    if (started.started) db.stop(dbOpts);
+    await services.stop();
   }
 }
 

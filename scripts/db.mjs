@@ -22,8 +22,9 @@ const PACKAGES = (v) => [`postgresql-${v}`, `postgresql-${v}-cron`, `postgresql-
 
 export function defaults(env = process.env) {
   return {
-    dir: path.resolve(root, env.LOCAL_DB_DIR ?? ".local/db"),
-    port: Number(env.LOCAL_DB_PORT ?? 54322),
+    // An empty variable means the default, as for `npm start`'s other settings.
+    dir: path.resolve(root, env.LOCAL_DB_DIR || ".local/db"),
+    port: Number(env.LOCAL_DB_PORT || 54322),
   };
 }
 
@@ -71,7 +72,7 @@ function missingPackages() {
 }
 
 /** Installs the Debian packages the local stack needs when root; otherwise says exactly what to run. */
-export function ensurePackages() {
+function ensurePackages() {
   const { missing } = missingPackages();
   if (missing.length === 0) return pgBinDir();
   const cmd = `apt-get update && apt-get install -y ${missing.join(" ")}`;
@@ -105,12 +106,22 @@ function pgctl(bin, pgdata, args, opts) {
   return runAsOwner(path.join(bin, "pg_ctl"), ["-D", pgdata, ...args], opts);
 }
 
+/** Where the cluster of `opts` lives (its folder and data directory) and whether initdb has made it. */
+function cluster(opts) {
+  const base = dataDir(opts.dir);
+  const pgdata = path.join(base, "pgdata");
+  return { base, pgdata, exists: fs.existsSync(path.join(pgdata, "PG_VERSION")) };
+}
+
+function serverUp(bin, pgdata) {
+  return pgctl(bin, pgdata, ["status"], { allowFail: true }).status === 0;
+}
+
 export function isRunning(opts = defaults()) {
   const pg = pgBinDir();
   if (!pg) return false;
-  const pgdata = path.join(dataDir(opts.dir), "pgdata");
-  if (!fs.existsSync(path.join(pgdata, "PG_VERSION"))) return false;
-  return pgctl(pg.bin, pgdata, ["status"], { allowFail: true }).status === 0;
+  const { pgdata, exists } = cluster(opts);
+  return exists && serverUp(pg.bin, pgdata);
 }
 
 function initCluster(bin, base, port) {
@@ -162,8 +173,8 @@ alter default privileges for role postgres in schema public grant all on sequenc
 create extension if not exists pgtap with schema extensions;
 `;
 
-export function psql(sql, { port } = defaults(), extra = []) {
-  return run("psql", [dbUrl({ port }), "-X", "-v", "ON_ERROR_STOP=1", "-q", "-At", ...extra, "-c", sql]).stdout;
+function psql(sql, { port } = defaults()) {
+  return run("psql", [dbUrl({ port }), "-X", "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", sql]).stdout;
 }
 
 export function push(opts = defaults()) {
@@ -177,11 +188,10 @@ export function push(opts = defaults()) {
 /** Starts (or reuses) the cluster, bootstraps it and pushes migrations. */
 export function start(opts = defaults()) {
   const pg = ensurePackages();
-  const base = dataDir(opts.dir);
-  const pgdata = path.join(base, "pgdata");
-  if (!fs.existsSync(path.join(pgdata, "PG_VERSION"))) initCluster(pg.bin, base, opts.port);
+  const { base, pgdata, exists } = cluster(opts);
+  if (!exists) initCluster(pg.bin, base, opts.port);
   let started = false;
-  if (pgctl(pg.bin, pgdata, ["status"], { allowFail: true }).status !== 0) {
+  if (!serverUp(pg.bin, pgdata)) {
     log(`starting PostgreSQL ${pg.version} on 127.0.0.1:${opts.port}`);
     pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", `-p ${opts.port}`, "-l", path.join(base, "postgres.log")]);
     started = true;
@@ -193,9 +203,9 @@ export function start(opts = defaults()) {
 
 export function stop(opts = defaults()) {
   const pg = pgBinDir();
-  const pgdata = path.join(dataDir(opts.dir), "pgdata");
-  if (!pg || !fs.existsSync(path.join(pgdata, "PG_VERSION"))) return false;
-  if (pgctl(pg.bin, pgdata, ["status"], { allowFail: true }).status !== 0) return false;
+  if (!pg) return false;
+  const { pgdata, exists } = cluster(opts);
+  if (!exists || !serverUp(pg.bin, pgdata)) return false;
   log("stopping PostgreSQL");
   pgctl(pg.bin, pgdata, ["stop", "-m", "fast", "-w"]);
   return true;
@@ -209,9 +219,7 @@ export function destroy(opts = defaults()) {
 
 /** Stops the server immediately, as a crash would (for fault tests); `start` recovers it. */
 export function kill(opts = defaults()) {
-  const pg = pgBinDir();
-  const pgdata = path.join(dataDir(opts.dir), "pgdata");
-  pgctl(pg.bin, pgdata, ["stop", "-m", "immediate", "-w"], { allowFail: true });
+  pgctl(pgBinDir().bin, cluster(opts).pgdata, ["stop", "-m", "immediate", "-w"], { allowFail: true });
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

@@ -190,7 +190,10 @@ function authenticate(headers, keys) {
     : undefined;
   // The apikey must itself be a key of this project even when a user token rides along.
   const apiKeyClaims = apiKeyToken === undefined ? undefined : verifyJwt(apiKeyToken, keys.jwtSecret);
-  const claims = userToken === undefined ? apiKeyClaims ?? {} : verifyJwt(userToken, keys.jwtSecret);
+  // supabase-js sends a legacy key both as apikey and as the bearer token: verified once.
+  const claims = userToken === undefined ? apiKeyClaims ?? {}
+    : userToken === apiKeyToken ? apiKeyClaims
+    : verifyJwt(userToken, keys.jwtSecret);
   const role = typeof claims.role === "string" ? claims.role : ANON_ROLE;
   if (!API_ROLES.has(role)) {
     throw pgrstError(403, "42501", `permission denied to set role ${JSON.stringify(role)}`);
@@ -545,10 +548,8 @@ export async function startGateway({ databaseUrl, port = 0, host = "127.0.0.1", 
     server.once("error", reject);
     server.listen(port, host, resolve);
   });
-  const bound = server.address().port;
   return {
-    url: `http://${host}:${bound}`,
-    port: bound,
+    url: `http://${host}:${server.address().port}`,
     async close() {
       await new Promise((resolve) => {
         server.close(resolve);

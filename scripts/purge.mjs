@@ -25,7 +25,7 @@ function integer(flag, value) {
   return Number(value);
 }
 
-export function parse(argv, env) {
+function parse(argv, env) {
   let values;
   try {
     ({ values } = parseArgs({
@@ -62,11 +62,11 @@ export function parse(argv, env) {
     timeBudgetMs: integer("--time-budget-ms", values["time-budget-ms"]),
     dryRun: values["dry-run"],
   };
-  return { endpoint, key, body: JSON.parse(JSON.stringify(body)) };
+  return { endpoint, key, body }; // unset options (undefined) are left out by JSON.stringify
 }
 
 /** Runs the purge; resolves with the exit code (0 success, 1 failure, 2 usage). */
-export async function main(argv, env, out = process.stdout, err = process.stderr) {
+async function main(argv, env, out = process.stdout, err = process.stderr) {
   let request;
   try {
     request = parse(argv, env);

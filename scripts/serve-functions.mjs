@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { root } from "./db.mjs";
+import { terminate } from "./processes.mjs";
 
 const entry = path.join(root, "functions/cleanup-sessions/index.ts");
 const deno = path.join(root, "node_modules/.bin/deno");
@@ -71,14 +72,7 @@ export async function startFunctions({ port = 0, env = {} } = {}) {
     /** The server's origin; it answers on any path, as the function does behind `/functions/v1/<name>`. */
     url: base,
     close() {
-      closing ??= (async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          child.kill("SIGTERM");
-          const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-          await exited;
-          clearTimeout(timer);
-        }
-      })();
+      closing ??= terminate(child, exited, 5_000);
       return closing;
     },
   };

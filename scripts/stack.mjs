@@ -27,9 +27,10 @@ export function freePort() {
  */
 export async function startStack({ dir, dbPort, apiPort, functions = true } = {}) {
   const dbOpts = { ...db.defaults(), ...(dir && { dir }), ...(dbPort && { port: dbPort }) };
-  const database = db.start(dbOpts);
+  // What can fail before anything runs comes first: a failure later stops what was started.
   const keys = localKeys();
   const port = apiPort || (await freePort());
+  const database = db.start(dbOpts);
   const apiUrl = `http://127.0.0.1:${port}`;
 
   const stops = [];

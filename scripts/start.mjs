@@ -11,13 +11,13 @@
 import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { root } from "./db.mjs";
+import { defaults, root } from "./db.mjs";
+import { terminate } from "./processes.mjs";
 import { startStack } from "./stack.mjs";
 
 const APP_STOP_TIMEOUT_MS = 15_000;
 const withApp = !process.argv.includes("--no-app") && process.env.START_APP !== "false";
-const dir = path.resolve(root, process.env.LOCAL_DB_DIR || ".local/db");
-const dbPort = Number(process.env.LOCAL_DB_PORT || 54322);
+const { dir, port: dbPort } = defaults();
 const apiPort = Number(process.env.API_PORT || 54321);
 const appPort = Number(process.env.PORT || 3000);
 
@@ -97,12 +97,8 @@ function startApp(env) {
   return { child, ready, exited };
 }
 
-async function stopApp(app) {
-  if (app.child.exitCode !== null || app.child.signalCode !== null) return;
-  app.child.kill("SIGTERM");
-  const timer = setTimeout(() => app.child.kill("SIGKILL"), APP_STOP_TIMEOUT_MS);
-  await app.exited;
-  clearTimeout(timer);
+function stopApp(app) {
+  return terminate(app.child, app.exited, APP_STOP_TIMEOUT_MS);
 }
 
 function printReady(env, appUrl, envFile) {

@@ -32,6 +32,16 @@ function record(name, passed, failed, note = "") {
   process.stdout.write(`\n=== ${name}: ${passed} passed, ${failed} failed${note ? ` (${note})` : ""}\n\n`);
 }
 
+/** A step that is one check: 1 passed or 1 failed. */
+function recordOk(name, ok, note) {
+  record(name, ok ? 1 : 0, ok ? 0 : 1, note);
+}
+
+/** A test runner's counts; a runner that exited non-zero without a failing test (a bad plan, a crash) counts one failure. */
+function recordRun(name, code, passed, failed) {
+  record(name, passed, failed + (code !== 0 && failed === 0 ? 1 : 0));
+}
+
 /** Runs a command, echoing its output, and resolves with its exit code and output. */
 function run(cmd, args, { env = {}, echo = true } = {}) {
   return new Promise((resolve) => {
@@ -50,7 +60,7 @@ function run(cmd, args, { env = {}, echo = true } = {}) {
 
 async function check(name, cmd, args, opts) {
   const { code } = await run(cmd, args, opts);
-  record(name, code === 0 ? 1 : 0, code === 0 ? 0 : 1);
+  recordOk(name, code === 0);
   return code === 0;
 }
 
@@ -60,8 +70,8 @@ function listFiles(dir, pattern) {
   return fs.readdirSync(abs).filter((f) => pattern.test(f)).sort().map((f) => path.join(dir, f));
 }
 
-async function advisors(env) {
-  const url = `${env.DATABASE_URL}?sslmode=disable`;
+async function advisors() {
+  const url = db.dbUrl({ port: dbPort }, { forCli: true });
   const { code, out } = await run(bin("supabase"), ["db", "advisors", "--db-url", url, "--type", "all",
     "--level", "info", "-o", "json"], { echo: false });
   const json = out.slice(out.indexOf("["), out.lastIndexOf("]") + 1);
@@ -73,27 +83,26 @@ async function advisors(env) {
   }
   if (!findings) {
     process.stdout.write(out);
-    return record("supabase db advisors", 0, 1, "could not run or parse");
+    return recordOk("supabase db advisors", false, "could not run or parse");
   }
   for (const f of findings) process.stdout.write(`advisor ${f.level} ${f.name}: ${f.detail}\n`);
   const serious = findings.filter((f) => f.level !== "INFO");
-  record("supabase db advisors (nothing above INFO)", serious.length ? 0 : 1, serious.length ? 1 : 0,
+  recordOk("supabase db advisors (nothing above INFO)", serious.length === 0,
     `${findings.length - serious.length} INFO`);
 }
 
 async function pgtap(env) {
   const files = listFiles("supabase/tests/database", /\.test\.sql$/);
-  if (!files.length) return record("pgTAP", 0, 1, "no test files");
+  if (!files.length) return recordOk("pgTAP", false, "no test files");
   const { code, out } = await run("pg_prove", ["--verbose", "-d", env.DATABASE_URL, ...files], { echo: true });
   const passed = (out.match(/^ok \d+/gm) ?? []).length;
   const failed = (out.match(/^not ok \d+/gm) ?? []).length;
-  // A bad plan or a file that died counts as a failure even when no assertion failed.
-  record("pgTAP (pg_prove)", passed, failed + (code !== 0 && failed === 0 ? 1 : 0));
+  recordRun("pgTAP (pg_prove)", code, passed, failed);
 }
 
 async function nodeTests(env) {
   const files = listFiles("tests/node", /\.test\.(mjs|cjs)$/);
-  if (!files.length) return record("Node tests", 0, 1, "no test files");
+  if (!files.length) return recordOk("Node tests", false, "no test files");
   const tap = path.join(testDir, "node-tests.tap");
   const { code } = await run(process.execPath, ["--test", "--test-concurrency=1",
     "--test-reporter=spec", "--test-reporter-destination=stdout",
@@ -101,17 +110,17 @@ async function nodeTests(env) {
   const report = fs.existsSync(tap) ? fs.readFileSync(tap, "utf8") : "";
   const passed = Number(report.match(/^# pass (\d+)/m)?.[1] ?? 0);
   const failed = Number(report.match(/^# fail (\d+)/m)?.[1] ?? 0);
-  record("Node tests (node --test)", passed, failed + (code !== 0 && failed === 0 ? 1 : 0));
+  recordRun("Node tests (node --test)", code, passed, failed);
 }
 
 async function denoTests(env) {
   const files = listFiles("tests/deno", /_test\.ts$/);
-  if (!files.length) return record("Deno tests", 0, 1, "no test files");
+  if (!files.length) return recordOk("Deno tests", false, "no test files");
   const { code, out } = await run(bin("deno"), ["test", "-A", ...files], { env: { ...env, NO_COLOR: "1" } });
   const m = out.match(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
   const passed = Number(m?.[1] ?? 0);
   const failed = Number(m?.[2] ?? 0);
-  record("Deno tests (deno test)", passed, failed + (code !== 0 && failed === 0 ? 1 : 0));
+  recordRun("Deno tests (deno test)", code, passed, failed);
 }
 
 async function main() {
@@ -126,18 +135,18 @@ async function main() {
   let stack;
   try {
     stack = await startStack({ dir: testDir, dbPort, apiPort });
-    record("local stack up, migrations pushed by supabase db push", 1, 0);
+    recordOk("local stack up, migrations pushed by supabase db push", true);
   } catch (err) {
     process.stderr.write(`${err.stack ?? err}\n`);
-    record("local stack up, migrations pushed by supabase db push", 0, 1);
+    recordOk("local stack up, migrations pushed by supabase db push", false);
   }
 
   if (stack) {
     try {
       const again = db.push({ dir: testDir, port: dbPort });
       const noop = /up to date/i.test(again) && !/Applying migration/.test(again);
-      record("second db push is a no-op", noop ? 1 : 0, noop ? 0 : 1);
-      await advisors(stack.env);
+      recordOk("second db push is a no-op", noop);
+      await advisors();
       await pgtap(stack.env);
       if (built) await nodeTests(stack.env);
       await denoTests(stack.env);

@@ -172,24 +172,18 @@ export class SupabaseSessionStore extends session.Store {
     });
   }
 
-  /** One `session_set_many` call for a batch of saves; remembers the expiry of each one stored. */
+  /** One `session_set_many` call for a batch of saves; remembers the expiry of each one stored, forgets the rest. */
   async #setBatch(batch: Map<string, PendingSave>): Promise<Map<string, true>> {
     const saves = [...batch.values()];
-    const sentAt = performance.now();
-    const rows: unknown[] = await this.#call("rows", "session_set_many", {
+    const stored = await this.#write("session_set_many", {
       p_sids: [...batch.keys()],
       p_data: new JsonArg(`[${saves.map((s) => s.json).join(",")}]`),
       p_expires_at: saves.map((s) => s.expiry?.toISOString() ?? null),
       // Only needed for a cookie without expiry; null keeps a missing one an error.
       p_ttl_seconds: saves.some((s) => s.expiry === null) ? this.ttl : null,
       p_durable: !this.relaxedDurability,
-    });
-    const stored = new Map<string, true>();
-    for (const sid of rows.map(sidOf)) stored.set(sid, true);
-    for (const [sid, { expiry }] of batch) {
-      if (stored.has(sid)) this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
-      else this.#cache?.delete(sid);
-    }
+    }, (sid) => batch.get(sid)?.expiry);
+    for (const sid of batch.keys()) if (!stored.has(sid)) this.#cache?.delete(sid);
     return stored;
   }
 
@@ -209,21 +203,29 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /** One `session_touch` call for a batch of touches (one expiry per session id); remembers what it wrote. */
-  async #touchBatch(batch: Map<string, Date | null>): Promise<Map<string, true>> {
-    const sids = [...batch.keys()];
+  #touchBatch(batch: Map<string, Date | null>): Promise<Map<string, true>> {
     const expiries = [...batch.values()];
-    const sentAt = performance.now();
-    const rows: unknown[] = await this.#call("rows", "session_touch", {
-      p_sids: sids,
+    return this.#write("session_touch", {
+      p_sids: [...batch.keys()],
       p_expires_at: expiries.map((expiry) => expiry?.toISOString() ?? null),
       p_touch_after: this.touchAfter,
       // Only needed for a cookie without expiry; null keeps a missing one an error.
       p_ttl_seconds: expiries.includes(null) ? this.ttl : null,
       p_durable: !this.relaxedDurability,
-    });
+    }, (sid) => batch.get(sid));
+  }
+
+  /**
+   * Calls a batch write function, which returns the ids it wrote, and remembers the expiry
+   * each of those now has: the one sent (`expiryOf`), or for a cookie without expiry the
+   * time of sending (the database's `now() + ttl` was computed after it).
+   */
+  async #write(fn: SessionFunction, args: Args, expiryOf: (sid: string) => Date | null | undefined): Promise<Map<string, true>> {
+    const sentAt = performance.now();
+    const rows: unknown[] = await this.#call("rows", fn, args);
     const written = new Map<string, true>();
     for (const sid of rows.map(sidOf)) {
-      const expiry = batch.get(sid);
+      const expiry = expiryOf(sid);
       if (expiry === undefined) continue;
       written.set(sid, true);
       this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });

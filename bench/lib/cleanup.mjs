@@ -5,6 +5,7 @@
 import { performance } from "node:perf_hooks";
 import { backgroundLoop, closedLoop, summarize } from "./measure.mjs";
 import { LIVE_SID_BASE, randomLiveSid } from "./session.mjs";
+import { getLive } from "./workloads.mjs";
 
 const BATCH = 10_000;
 
@@ -39,9 +40,7 @@ async function counts(admin) {
 
 /** Runs `purge()` while `getters` callers read live sessions; returns rows/s and get latency. */
 async function during(client, live, getters, purge) {
-  const readers = backgroundLoop(async () => {
-    if (!(await client.get(randomLiveSid(live)))) throw new Error("a live session went missing during the purge");
-  }, getters);
+  const readers = backgroundLoop(() => getLive(client, randomLiveSid(live)), getters);
   const t0 = performance.now();
   let deleted;
   let failure;
@@ -63,9 +62,9 @@ async function during(client, live, getters, purge) {
 export async function cleanupAtScale({ admin, client, scale, payload, getters, warmupMs, windowMs }) {
   const live = Math.round(100_000 * scale);
   const expired = Math.round(1_000_000 * scale);
-  const idleGet = async () => summarize([await closedLoop(async () => {
-    if (!(await client.get(randomLiveSid(live)))) throw new Error("a live session is missing");
-  }, { concurrency: getters, warmupMs, windowMs })]);
+  const idleGet = async () => summarize([
+    await closedLoop(() => getLive(client, randomLiveSid(live)), { concurrency: getters, warmupMs, windowMs }),
+  ]);
   const results = { live, expired, batch: BATCH, getters };
 
   let t = performance.now();

@@ -76,13 +76,11 @@ export const CLIENTS = {
   "store-pg-relaxed": {
     label: "supabase-session-store, pg, prepared, relaxedDurability",
     pgbench: "store",
-    writesOnly: true,
     create: storeOnPool({ preparedStatements: true, relaxedDurability: true }),
   },
   "store-supabase-js": {
     label: "supabase-session-store, supabase-js via gateway (reference)",
     pgbench: "store",
-    needsApi: true,
     async create({ touchAfter, api }) {
       const { createClient } = await import("@supabase/supabase-js");
       const { default: WebSocket } = await import("ws");

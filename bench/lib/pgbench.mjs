@@ -7,7 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { pgBinDir } from "../../scripts/db.mjs";
-import { LIVE_SID_BASE, NEW_SID_BASE, NEW_SID_SPAN } from "./session.mjs";
+import { LIVE_SID_BASE, MAX_AGE_MS, NEW_SID_BASE, NEW_SID_SPAN } from "./session.mjs";
 
 const LIVE = `\\set sid ${LIVE_SID_BASE} + random(1, :live)`;
 const NEW = `\\set sid ${NEW_SID_BASE} + random(1, ${NEW_SID_SPAN})`;
@@ -87,7 +87,7 @@ export async function pgbench({ family, mode = "prepared", workload, concurrency
     const file = path.join(tmp, "script.sql");
     fs.writeFileSync(file, `${script(FAMILIES[family], workload).join("\n")}\n`);
     const now = Date.now();
-    const expiresMs = now + 86_400_000;
+    const expiresMs = now + MAX_AGE_MS;
     const seconds = Math.ceil((warmupMs + windowMs) / 1000);
     await run(pgbenchPath(), [
       "-n", "-M", mode, "-h", "127.0.0.1", "-p", String(port), "-U", "postgres",

@@ -6,7 +6,8 @@ import { makeSession, modified, newSid, randomLiveSid, refreshed } from "./sessi
 /** touchAfter for the workload that sets it: 10 minutes, well below the 1-day cookie. */
 export const TOUCH_AFTER_SECONDS = 600;
 
-async function load(client, sid) {
+/** The live session `sid`, read through `client`; a missing one fails the run. */
+export async function getLive(client, sid) {
   const sess = await client.get(sid);
   if (!sess) throw new Error(`live session ${sid} not found`);
   return sess;
@@ -14,7 +15,7 @@ async function load(client, sid) {
 
 async function request(client, live) {
   const sid = randomLiveSid(live);
-  const sess = await load(client, sid);
+  const sess = await getLive(client, sid);
   if (Math.random() < 0.9) await client.touch(sid, refreshed(sess));
   else await client.set(sid, modified(sess));
 }
@@ -23,7 +24,7 @@ export const WORKLOADS = [
   {
     id: "get",
     title: "get",
-    op: (client, live) => () => load(client, randomLiveSid(live)),
+    op: (client, live) => () => getLive(client, randomLiveSid(live)),
   },
   {
     id: "touch",

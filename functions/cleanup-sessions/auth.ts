@@ -8,18 +8,29 @@ export type Env = (name: string) => string | undefined;
 export class ConfigError extends Error {}
 
 /**
- * Every key that grants access: the values of SUPABASE_SECRET_KEYS (a JSON object
- * of key names to keys), the legacy SUPABASE_SERVICE_ROLE_KEY and CLEANUP_SECRET
- * (user secrets may not start with SUPABASE_). Empty values never count, so an
- * unset-but-present variable cannot make an empty key valid.
+ * Every key that grants access: the service keys and CLEANUP_SECRET (user secrets may
+ * not start with SUPABASE_). Empty values never count, so an unset-but-present variable
+ * cannot make an empty key valid.
  */
-export function acceptedKeys(env: Env): string[] {
-  const keys = [...secretKeys(env), env("SUPABASE_SERVICE_ROLE_KEY"), env("CLEANUP_SECRET")];
+export function acceptedKeys(env: Env, service: string[] = serviceKeys(env)): string[] {
+  return [...service, ...nonEmpty([env("CLEANUP_SECRET")])];
+}
+
+/**
+ * The keys that act as service_role, the one to call the database with first: the values
+ * of SUPABASE_SECRET_KEYS (a JSON object of key names to keys), then the legacy
+ * SUPABASE_SERVICE_ROLE_KEY. Non-empty values only.
+ */
+export function serviceKeys(env: Env): string[] {
+  return nonEmpty([...secretKeys(env), env("SUPABASE_SERVICE_ROLE_KEY")]);
+}
+
+function nonEmpty(keys: (string | undefined)[]): string[] {
   return keys.filter((k): k is string => typeof k === "string" && k.length > 0);
 }
 
 /** The values of SUPABASE_SECRET_KEYS, the key named `default` first. */
-export function secretKeys(env: Env): string[] {
+function secretKeys(env: Env): string[] {
   const raw = env("SUPABASE_SECRET_KEYS");
   if (!raw) return [];
   let parsed: unknown;

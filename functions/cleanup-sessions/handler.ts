@@ -2,7 +2,7 @@
 // structured log line per request. Nothing here throws: every failure becomes a
 // JSON error response, so a bad request or a database outage never takes the
 // isolate down.
-import { acceptedKeys, ConfigError, type Env, isAuthorized, presentedKeys, secretKeys } from "./auth.ts";
+import { acceptedKeys, ConfigError, type Env, isAuthorized, presentedKeys, serviceKeys } from "./auth.ts";
 import { connect, DatabaseError } from "./db.ts";
 import { readOptions, RequestError } from "./options.ts";
 import { purge, PurgeError } from "./purge.ts";
@@ -32,9 +32,10 @@ export async function handle(req: Request, deps: Deps): Promise<Response> {
   };
 
   try {
-    let accepted;
+    let service, accepted;
     try {
-      accepted = acceptedKeys(deps.env);
+      service = serviceKeys(deps.env);
+      accepted = acceptedKeys(deps.env, service);
     } catch (err) {
       if (err instanceof ConfigError) return respond(500, { error: err.message });
       throw err;
@@ -63,7 +64,7 @@ export async function handle(req: Request, deps: Deps): Promise<Response> {
     }
 
     const url = deps.env("SUPABASE_URL");
-    const [serviceKey] = [...secretKeys(deps.env), deps.env("SUPABASE_SERVICE_ROLE_KEY")].filter(Boolean);
+    const [serviceKey] = service;
     if (!url || !serviceKey) {
       return respond(500, {
         error: "SUPABASE_URL and a secret key (SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY) must be configured",
@@ -71,7 +72,7 @@ export async function handle(req: Request, deps: Deps): Promise<Response> {
     }
     let rpc;
     try {
-      rpc = connect(url, serviceKey as string);
+      rpc = connect(url, serviceKey);
     } catch {
       return respond(500, { error: "SUPABASE_URL is not a valid URL" });
     }

@@ -11,10 +11,10 @@ export interface PurgeOptions {
   dryRun: boolean;
 }
 
-export const DEFAULT_OPTIONS: PurgeOptions = { batchSize: 10_000, timeBudgetMs: 25_000, dryRun: false };
+const DEFAULT_OPTIONS: PurgeOptions = { batchSize: 10_000, timeBudgetMs: 25_000, dryRun: false };
 
 /** Bodies are a few dozen bytes; anything much larger is not a cleanup request. */
-export const MAX_BODY_BYTES = 1024;
+const MAX_BODY_BYTES = 1024;
 
 // The upper budget stays well inside the Edge Functions wall-clock limit (150 s on the free plan).
 const LIMITS = { batchSize: [1, 100_000], timeBudgetMs: [0, 120_000] } as const;
@@ -45,7 +45,7 @@ export async function readOptions(req: Request): Promise<PurgeOptions> {
   return validate(parsed);
 }
 
-export function validate(input: unknown): PurgeOptions {
+function validate(input: unknown): PurgeOptions {
   if (!input || typeof input !== "object" || Array.isArray(input)) {
     throw new RequestError(400, "the request body must be a JSON object");
   }

@@ -5,17 +5,7 @@
 import assert from "node:assert/strict";
 import pg from "pg";
 import { handle } from "../../functions/cleanup-sessions/handler.ts";
-
-function requireEnv(...names: string[]): Record<string, string> {
-  const missing = names.filter((name) => !Deno.env.get(name));
-  if (missing.length) {
-    throw new Error(
-      `missing environment: ${missing.join(", ")}. Run the Deno tests through \`npm test\`, ` +
-        "or export the environment of a running local stack (see scripts/stack.mjs).",
-    );
-  }
-  return Object.fromEntries(names.map((name) => [name, Deno.env.get(name)!]));
-}
+import { functionEnv, requireEnv } from "./stack.ts";
 
 const stack = requireEnv(
   "DATABASE_URL",
@@ -27,12 +17,7 @@ const stack = requireEnv(
 );
 const CLEANUP_SECRET = "cleanup-secret-for-the-deno-tests-0123456789";
 /** The configuration Supabase gives a deployed function, plus a dedicated cleanup secret. */
-const PLATFORM_ENV = {
-  SUPABASE_URL: stack.SUPABASE_URL,
-  SUPABASE_SECRET_KEYS: JSON.stringify({ default: stack.SUPABASE_SECRET_KEY }),
-  SUPABASE_SERVICE_ROLE_KEY: stack.SUPABASE_SERVICE_ROLE_KEY,
-  CLEANUP_SECRET,
-};
+const PLATFORM_ENV = { ...functionEnv(stack), CLEANUP_SECRET };
 const ALL_KEYS = [stack.SUPABASE_SECRET_KEY, stack.SUPABASE_SERVICE_ROLE_KEY, CLEANUP_SECRET];
 const PREFIX = "deno-cleanup-test-";
 /** Log lines that contained a key or a configured secret (checked after every request). */

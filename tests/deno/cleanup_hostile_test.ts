@@ -5,19 +5,11 @@
 import assert from "node:assert/strict";
 import pg from "pg";
 import { handle } from "../../functions/cleanup-sessions/handler.ts";
+import { functionEnv, requireEnv } from "./stack.ts";
 
-const names = ["DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY", "SUPABASE_SERVICE_ROLE_KEY"];
-const missing = names.filter((name) => !Deno.env.get(name));
-if (missing.length) {
-  throw new Error(`missing environment: ${missing.join(", ")}. Run the Deno tests through \`npm test\`.`);
-}
-const stack = Object.fromEntries(names.map((name) => [name, Deno.env.get(name)!]));
+const stack = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY", "SUPABASE_SERVICE_ROLE_KEY");
 const SECRET = stack.SUPABASE_SECRET_KEY;
-const ENV: Record<string, string> = {
-  SUPABASE_URL: stack.SUPABASE_URL,
-  SUPABASE_SECRET_KEYS: JSON.stringify({ default: SECRET }),
-  SUPABASE_SERVICE_ROLE_KEY: stack.SUPABASE_SERVICE_ROLE_KEY,
-};
+const ENV = functionEnv(stack);
 const PREFIX = `deno-hostile-${crypto.randomUUID().slice(0, 8)}-`;
 const MARKER = "body-marker-7f3a9c"; // must never appear in a log line
 

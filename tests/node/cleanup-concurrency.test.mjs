@@ -5,27 +5,18 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
+import { drainExpired } from "./support/cleanup.mjs";
+import { requireEnv } from "./support/env.mjs";
 
-const url = process.env.DATABASE_URL;
-if (!url) throw new Error("DATABASE_URL is not set: run this through `npm test` (or export the stack's environment)");
+const { DATABASE_URL: url } = requireEnv("DATABASE_URL");
 
 const PREFIX = `cleanup-conc-${process.pid}-`;
 let pool;
 
-/** Runs cleanup batches until one comes back empty; returns the counts of every call. */
-async function drain(client, batch) {
-  const counts = [];
-  for (;;) {
-    const { rows: [{ n }] } = await client.query("select public.cleanup_expired_sessions($1) as n", [batch]);
-    counts.push(n);
-    if (n === 0) return counts;
-  }
-}
-
 before(async () => {
   pool = new pg.Pool({ connectionString: url, max: 8 });
   // Start from a table with nothing for cleanup to take, so every count below is ours.
-  await drain(pool, 100000);
+  await drainExpired(pool, 100000);
 });
 
 after(async () => {
@@ -49,7 +40,7 @@ test("four concurrent cleanups delete every expired row exactly once, without de
   const runs = await Promise.all(Array.from({ length: 4 }, async () => {
     const client = await pool.connect();
     try {
-      return await drain(client, 500);
+      return await drainExpired(client, 500);
     } finally {
       client.release();
     }

@@ -14,13 +14,12 @@ import { SupabaseSessionStore } from "../../dist/esm/index.js";
 import { BACKENDS, callbackCalls, quietPool, sessionFor } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
 import { createCounterApp } from "./support/counter-app.mjs";
-import { startProcess } from "./support/processes.mjs";
+import { sleep, startProcess } from "./support/processes.mjs";
 
 const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "LOCAL_DB_DIR", "LOCAL_DB_PORT");
 const dbOpts = { dir: env.LOCAL_DB_DIR, port: Number(env.LOCAL_DB_PORT) };
 const here = path.dirname(fileURLToPath(import.meta.url));
 const run = randomBytes(4).toString("hex");
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Requests during an outage must end (error or no-session answer) within this. */
 const OUTAGE_LATENCY_BOUND_MS = 5_000;
 /** Traffic must be back this soon after the database is. */

@@ -6,25 +6,16 @@ import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
-import { createClient } from "@supabase/supabase-js";
 import pg from "pg";
-import WebSocket from "ws";
 import { startGateway } from "../../scripts/gateway.mjs";
 import { localKeys, signJwt } from "../../scripts/keys.mjs";
+import { freePort } from "../../scripts/stack.mjs";
+import { supabaseClient as supabase } from "./support/backends.mjs";
+import { drainExpired } from "./support/cleanup.mjs";
+import { requireEnv } from "./support/env.mjs";
 
-const REQUIRED_ENV = ["DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY",
-  "SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SECRET_KEY"];
-const missing = REQUIRED_ENV.filter((name) => !process.env[name]);
-if (missing.length) {
-  throw new Error(`gateway.test.mjs needs ${missing.join(", ")}: run it with \`npm test\`, or start a database and ` +
-    "`node scripts/gateway.mjs` yourself and export those variables");
-}
-const env = process.env;
-
-const supabase = (url, key) => createClient(url, key, {
-  auth: { persistSession: false, autoRefreshToken: false },
-  realtime: { transport: WebSocket },
-});
+const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY",
+  "SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SECRET_KEY");
 
 const prefix = `gateway-test-${randomUUID()}-`;
 const db = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
@@ -43,15 +34,6 @@ async function storedSids() {
   return rows.map((row) => row.sid);
 }
 
-/** A port nothing listens on. */
-async function closedPort() {
-  const server = http.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 after(async () => {
   await db.query("delete from public.sessions where sid like $1 || '%'", [prefix]);
   await db.end();
@@ -63,7 +45,7 @@ describe("RPC through the stack's API", () => {
   for (const [label, key] of serviceKeys) {
     test(`${label}: cleanup_expired_sessions deletes the expired rows and keeps the live one`, async () => {
       // Start from no deletable rows, so the returned count is exactly ours.
-      while ((await db.query("select public.cleanup_expired_sessions() as n")).rows[0].n > 0);
+      await drainExpired(db);
       const sid = (name) => `${prefix}${label}-${name}`;
       await db.query(
         `insert into public.sessions (sid, data, expires_at) values
@@ -330,7 +312,7 @@ describe("gateway behaviour needing its own instance", () => {
   });
 
   test("functions: 503 when the upstream is unreachable or not configured", async () => {
-    const unreachable = await startGateway({ databaseUrl: env.DATABASE_URL, keys, functionsUrl: `http://127.0.0.1:${await closedPort()}` });
+    const unreachable = await startGateway({ databaseUrl: env.DATABASE_URL, keys, functionsUrl: `http://127.0.0.1:${await freePort()}` });
     const unconfigured = await startGateway({ databaseUrl: env.DATABASE_URL, keys });
     try {
       for (const gw of [unreachable, unconfigured]) {
@@ -346,7 +328,7 @@ describe("gateway behaviour needing its own instance", () => {
 
   test("an unreachable database is 503 with a PGRST0xx code, and the gateway keeps serving", async () => {
     const dbUrl = new URL(env.DATABASE_URL);
-    dbUrl.port = String(await closedPort());
+    dbUrl.port = String(await freePort());
     const down = await startGateway({ databaseUrl: dbUrl.toString(), keys });
     try {
       for (let i = 0; i < 2; i++) {

@@ -9,10 +9,10 @@ import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import * as db from "../../scripts/db.mjs";
 import { freePort } from "../../scripts/stack.mjs";
-import { root } from "./support/example-app.mjs";
 import { CookieJar, request } from "./support/http.mjs";
 import { descendants, isAlive, startProcess } from "./support/processes.mjs";
 
+const { root } = db;
 const LOCAL_DB_DIR = ".local/npm-start-test";
 const dir = path.join(root, LOCAL_DB_DIR);
 const START_TIMEOUT_MS = 240_000;

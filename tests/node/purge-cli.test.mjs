@@ -2,11 +2,11 @@
 // calling the stack's cleanup-sessions function at SUPABASE_URL/functions/v1.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import net from "node:net";
 import path from "node:path";
 import { after, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { freePort } from "../../scripts/stack.mjs";
 import { requireEnv } from "./support/env.mjs";
 
 const { DATABASE_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY } =
@@ -102,12 +102,7 @@ test("a request the function refuses (400) exits 1 with its reason", async () =>
 });
 
 test("an unreachable URL exits 1 and never prints the key", async () => {
-  const port = await new Promise((resolve) => {
-    const srv = net.createServer().listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
+  const port = await freePort();
   const run = await purge([], { SUPABASE_URL: `http://127.0.0.1:${port}`, SUPABASE_SECRET_KEY: SECRET_KEY });
   assert.equal(run.code, 1);
   assert.match(run.stderr, /could not reach http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED/);

@@ -3,17 +3,16 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { createClient } from "@supabase/supabase-js";
 import pg from "pg";
-import WebSocket from "ws";
 import { CorruptSessionError, RpcError, SupabaseSessionStore } from "../../dist/esm/index.js";
+import { freePort } from "../../scripts/stack.mjs";
+import { callbackCalls, quietPool, supabaseClient } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
 
 const { DATABASE_URL, SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY, SUPABASE_ANON_KEY: ANON_KEY } =
   requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY");
 
-const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 4 });
-admin.on("error", () => {});
+const admin = quietPool({ connectionString: DATABASE_URL, max: 4 });
 const pools = [];
 
 const newSid = (label = "s") => `${label}-${randomBytes(12).toString("base64url")}`;
@@ -26,22 +25,13 @@ async function row(sid) {
   return rows[0];
 }
 
-function supabaseClient(key, fetchImpl = fetch) {
-  return createClient(SUPABASE_URL, key, {
-    auth: { persistSession: false, autoRefreshToken: false },
-    realtime: { transport: WebSocket },
-    global: { fetch: fetchImpl },
-  });
-}
-
 /**
  * Each backend builds a store whose database calls are counted: `calls.count` is the
  * number of round trips (pool.query() calls, or HTTP requests to the RPC endpoint).
  */
 const backends = {
   pg(options = {}) {
-    const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 20 });
-    pool.on("error", () => {});
+    const pool = quietPool({ connectionString: DATABASE_URL, max: 20 });
     pools.push(pool);
     const calls = { count: 0 };
     const counted = { query: (...args) => { calls.count++; return pool.query(...args); } };
@@ -49,7 +39,7 @@ const backends = {
   },
   "supabase-js"(options = {}) {
     const calls = { count: 0 };
-    const client = supabaseClient(SERVICE_ROLE_KEY, (input, init) => { calls.count++; return fetch(input, init); });
+    const client = supabaseClient(SUPABASE_URL, SERVICE_ROLE_KEY, (input, init) => { calls.count++; return fetch(input, init); });
     return { store: new SupabaseSessionStore({ client, ...options }), calls };
   },
 };
@@ -117,17 +107,12 @@ for (const [name, make] of Object.entries(backends)) {
       await closed.close();
       const ops = [(sid, cb) => closed.get(sid, cb), (sid, cb) => closed.touch(sid, sessionWith(inMinutes(30)), cb),
         (sid, cb) => closed.set(sid, sessionWith(inMinutes(30)), cb)];
-      const outcomes = await Promise.all(ops.flatMap((op) => ["x", "y"].map((sid) => new Promise((resolve) => {
-        let calls = 0;
-        op(newSid(sid), (err) => {
-          calls++;
-          setImmediate(() => resolve({ err, calls }));
-        }).catch(() => {});
-      }))));
+      const outcomes = await Promise.all(ops.flatMap((op) => ["x", "y"].map((sid) =>
+        callbackCalls((cb) => op(newSid(sid), cb)))));
       assert.equal(outcomes.length, 6);
-      for (const { err, calls } of outcomes) {
-        assert.match(String(err), /closed/);
-        assert.equal(calls, 1);
+      for (const calls of outcomes) {
+        assert.match(String(calls[0][0]), /closed/);
+        assert.equal(calls.length, 1);
       }
     });
 
@@ -611,7 +596,7 @@ for (const [name, make] of Object.entries(backends)) {
 
 describe("supabase-js backend: roles", () => {
   test("as anon every operation fails with a permission error", async () => {
-    const store = new SupabaseSessionStore({ client: supabaseClient(ANON_KEY) });
+    const store = new SupabaseSessionStore({ client: supabaseClient(SUPABASE_URL, ANON_KEY) });
     const sid = newSid();
     for (const op of [() => store.get(sid), () => store.set(sid, sessionWith(inMinutes(30))), () => store.length(),
       () => store.destroy(sid), () => store.clear()]) {
@@ -734,8 +719,7 @@ describe("failures: callbacks once, no unhandled rejection, connect/disconnect",
 
   test("pg: disconnect on an unreachable database, connect when it answers again (probe)", async () => {
     const closedPort = await closedPortUrl();
-    const bad = new pg.Pool({ connectionString: closedPort, max: 1 });
-    bad.on("error", () => {});
+    const bad = quietPool({ connectionString: closedPort, max: 1 });
     const good = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
     pools.push(bad, good);
     const switchable = { target: bad, query(...args) { return this.target.query(...args); } };
@@ -759,7 +743,7 @@ describe("failures: callbacks once, no unhandled rejection, connect/disconnect",
       if (!reachable) url.port = closed.port;
       return fetch(url, init);
     };
-    const store = new SupabaseSessionStore({ client: supabaseClient(SERVICE_ROLE_KEY, fetchImpl) });
+    const store = new SupabaseSessionStore({ client: supabaseClient(SUPABASE_URL, SERVICE_ROLE_KEY, fetchImpl) });
     const events = [];
     store.on("disconnect", () => events.push("disconnect"));
     store.on("connect", () => events.push("connect"));
@@ -784,10 +768,5 @@ async function waitFor(condition) {
 
 /** A connection URL on a local port nothing listens on. */
 async function closedPortUrl() {
-  const net = await import("node:net");
-  const server = net.createServer();
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return `postgresql://postgres@127.0.0.1:${port}/postgres`;
+  return `postgresql://postgres@127.0.0.1:${await freePort()}/postgres`;
 }

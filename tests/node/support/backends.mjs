@@ -6,11 +6,15 @@ import WebSocket from "ws";
 import { SupabaseSessionStore } from "../../../dist/esm/index.js";
 import { requireEnv } from "./env.mjs";
 
-/** A supabase-js client for `key` on the stack's API (Node 20 needs the ws transport). */
-export function supabaseClient(url, key) {
+/**
+ * A supabase-js client for `key` on the stack's API (Node 20 needs the ws transport),
+ * making its requests with `fetchImpl` when one is given.
+ */
+export function supabaseClient(url, key, fetchImpl) {
   return createClient(url, key, {
     auth: { persistSession: false, autoRefreshToken: false },
     realtime: { transport: WebSocket },
+    ...(fetchImpl && { global: { fetch: fetchImpl } }),
   });
 }
 

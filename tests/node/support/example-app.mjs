@@ -1,9 +1,8 @@
 // Runs examples/express-passport/server.mjs as its own process, as a deployment would.
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { root } from "../../../scripts/db.mjs";
 import { startProcess } from "./processes.mjs";
 
-export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 const server = path.join(root, "examples/express-passport/server.mjs");
 
 // The app picks its backend and settings from these; a test states each one it wants.
