@@ -67,7 +67,9 @@ async function capRows(res, maxRows, calls) {
       body = JSON.stringify(rows.slice(0, maxRows));
     }
   }
-  return new Response(res.status === 204 ? null : body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  const headers = new Headers(res.headers);
+  headers.delete("content-length");
+  return new Response(res.status === 204 ? null : body, { status: res.status, statusText: res.statusText, headers });
 }
 
 async function row(sid) {
@@ -83,6 +85,18 @@ async function seed(sid, user, { minutesAgo = 0, expiresInMinutes = 60, extra = 
     `insert into public.sessions (sid, data, expires_at, created_at, updated_at)
      values ($1, $2, now() + make_interval(mins => $3), now() - make_interval(mins => $4 + 60), now() - make_interval(mins => $4))`,
     [sid, data, expiresInMinutes, minutesAgo]);
+}
+
+/** Resolves once `n` backends wait for a row lock (the tests run one at a time); fails after 10 s. */
+async function lockWaiters(n) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const { rows: [r] } = await admin.query(
+      "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()");
+    if (r.n >= n) return;
+    if (Date.now() > deadline) throw new Error(`${r.n} of ${n} expected lock waiters after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 after(async () => {
@@ -196,6 +210,41 @@ for (const [name, make] of Object.entries(backends)) {
       assert.deepEqual(tomb.data, {}, "its data wiped");
       assert.deepEqual(await store.listUserSessions(alice), []);
       assert.deepEqual((await store.listUserSessions(bob)).map((s) => s.id), [sha256(bobSid)], "bob's session is untouched");
+    });
+
+    test("ending a session is final even when a request's late set and touch wait on its row", async () => {
+      const user = newUser();
+      const sid = newSid();
+      await store.set(sid, sessionFor(30, { passport: { user } }));
+      const holder = await admin.connect();
+      let ended;
+      try {
+        await holder.query("begin");
+        await holder.query("select 1 from public.sessions where sid = $1 for update", [sid]);
+        ended = store.destroyUserSession(user, sha256(sid));
+        await lockWaiters(1);
+        const lateSet = store.set(sid, sessionFor(30, { passport: { user }, late: true }));
+        const lateTouch = store.touch(sid, sessionFor(60));
+        await lockWaiters(3);
+        await holder.query("commit");
+        await Promise.all([lateSet, lateTouch]);
+      } finally {
+        holder.release();
+      }
+      assert.equal(await ended, true);
+      assert.equal(await store.get(sid), null);
+      assert.ok((await row(sid)).destroyed_at, "the tombstone stays");
+    });
+
+    test("user ids with SQL metacharacters list and end nobody's sessions", async () => {
+      const user = newUser();
+      const sid = newSid();
+      await seed(sid, user);
+      for (const hostile of [`${user}' or '1'='1`, "' or true --", "%", "_", "\\", `${user}%`, ` ${user}`, user.toUpperCase()]) {
+        assert.deepEqual(await store.listUserSessions(hostile), [], `listUserSessions(${JSON.stringify(hostile)})`);
+        assert.equal(await store.destroyUserSession(hostile, sha256(sid)), false, `destroyUserSession(${JSON.stringify(hostile)})`);
+      }
+      assert.deepEqual((await store.listUserSessions(user)).map((s) => s.id), [sha256(sid)], "the session is untouched");
     });
 
     test("bad input: an error through the callback and the promise, no database call", async () => {
