@@ -5,6 +5,7 @@
 // pg_catalog, has_*_privilege, the role's own pg_cron jobs, pg_net's and Vault's views.
 import { type Check, fail, pass, warn } from "./doctor-check.js";
 import type { CronJob, Expectations } from "./doctor-expectations.js";
+import { quoteIdent } from "../pg-backend.js";
 
 export type Row = Record<string, unknown>;
 export type Sql = (text: string, values?: unknown[]) => Promise<Row[]>;
@@ -29,6 +30,9 @@ const API_ROLES = ["anon", "authenticated"];
 const PUSH_FIX = "cp node_modules/supabase-session-store/supabase/migrations/*.sql supabase/migrations/ && " +
   'npx supabase db push --db-url "$DATABASE_URL"';
 
+const SCHEDULER_FIX = "pg_cron runs jobs only with shared_preload_libraries = 'pg_cron' and cron.database_name " +
+  "set to this database (on Supabase: Integrations → Cron); its server log says why a run did not start";
+
 export interface Context {
   sql: Sql;
   schema: string;
@@ -36,11 +40,8 @@ export interface Context {
   user: string;
 }
 
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
-
 const count = (v: unknown): number => Number(v ?? 0);
+const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`;
 const list = (names: string[], max = 6): string =>
   names.length <= max ? names.join(", ") : `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
 
@@ -167,7 +168,7 @@ async function security(ctx: Context): Promise<Check[]> {
   checks.push(noRls.length
     ? fail("security.rls", `row level security is off on ${list(noRls.map((t) => String(t.sql_name)))}`,
       ...noRls.map((t) => `alter table ${t.sql_name} enable row level security;`))
-    : pass("security.rls", `row level security is on (${tables.length} table${tables.length === 1 ? "" : "s"})`));
+    : pass("security.rls", `row level security is on (${plural(tables.length, "table")})`));
 
   // Table and column privileges both count: a column grant reads sids as well as a table grant.
   const leaks = await ctx.sql(
@@ -240,9 +241,12 @@ async function schedule(ctx: Context): Promise<Check[]> {
   const jobs = ctx.expected.jobs;
   const [ext] = await ctx.sql(
     `select (select extversion from pg_catalog.pg_extension where extname = 'pg_cron') as version,
-            pg_catalog.current_setting('cron.database_name', true) as cron_database,
+            -- pg_settings, not current_setting(): the setting is superuser-only, hidden from others.
+            (select setting from pg_catalog.pg_settings where name = 'cron.database_name') as cron_database,
             pg_catalog.current_database() as database,
-            exists (select from pg_catalog.pg_stat_activity where backend_type = 'pg_cron launcher') as launcher`,
+            -- Other roles' backends show no backend_type without pg_read_all_stats: then unknown.
+            case when pg_catalog.pg_has_role('pg_read_all_stats', 'usage') then
+              exists (select from pg_catalog.pg_stat_activity where backend_type = 'pg_cron launcher') end as launcher`,
   );
   if (!ext?.version) {
     return [fail("schedule.pg_cron", "pg_cron is not installed: nothing purges expired sessions on a schedule",
@@ -253,17 +257,20 @@ async function schedule(ctx: Context): Promise<Check[]> {
     checks.push(fail("schedule.pg_cron",
       `pg_cron ${ext.version} runs the jobs of database ${ext.cron_database}, not of ${ext.database}`,
       `alter system set cron.database_name = '${ext.database}'; -- then restart PostgreSQL`));
-  } else if (!ext.launcher) {
+  } else if (ext.launcher === false) {
     checks.push(warn("schedule.pg_cron", `pg_cron ${ext.version} is installed but its scheduler is not running`,
-      "add pg_cron to shared_preload_libraries and restart PostgreSQL (on Supabase: Integrations → Cron)"));
+      SCHEDULER_FIX));
   } else {
-    checks.push(pass("schedule.pg_cron", `pg_cron ${ext.version} installed, its scheduler is running`));
+    checks.push(pass("schedule.pg_cron", `pg_cron ${ext.version} installed` +
+      (ext.launcher ? ", its scheduler is running" : "")));
   }
 
   let cleanupJobId: unknown;
   for (const job of jobs) {
+    // The command as the migration writes it, evaluated (the package's own SQL: a string expression).
     const [row] = await ctx.sql(
-      "select jobid, schedule, active, database from cron.job where jobname = $1 order by jobid desc limit 1",
+      `select jobid, schedule, active, database, command = (${job.commandSql}) as same_command
+         from cron.job where jobname = $1 order by jobid desc limit 1`,
       [job.name]);
     checks.push(jobCheck(ctx, job, row, String(ext.database)));
     if (job.cleanup && row) cleanupJobId = row.jobid;
@@ -282,6 +289,9 @@ function jobCheck(ctx: Context, job: CronJob, row: Row | undefined, database: st
   }
   if (row.schedule !== job.schedule) {
     return fail(id, `job ${job.name} runs at '${row.schedule}', expected '${job.schedule}'`, job.statement);
+  }
+  if (!row.same_command) {
+    return fail(id, `job ${job.name} runs another command than the migration's`, job.statement);
   }
   if (!row.active) {
     return fail(id, `job ${job.name} is inactive`, `select cron.alter_job(${row.jobid}, active := true);`);
@@ -303,17 +313,16 @@ async function cleanupRuns(ctx: Context, job: CronJob, jobId: unknown): Promise<
   const last = runs[0];
   const reproduce = `select ${quoteIdent(ctx.schema)}.dispatch_session_cleanup(); -- runs the job's body now (it purges) and shows any error`;
   if (!last) {
-    return warn(id, `${job.name} has never run (no row in cron.job_run_details)`,
-      "select jobid, jobname, schedule, active from cron.job; -- and check that pg_cron's scheduler runs");
+    return warn(id, `${job.name} has never run (no row in cron.job_run_details; a job scheduled within the hour ` +
+      `waits for its first '${job.schedule}')`, SCHEDULER_FIX);
   }
   const ago = `${last.minutes_ago} min ago`;
   const succeeded = runs.filter((r) => r.status === "succeeded").length;
-  const recent = `${succeeded} of the last ${runs.length} succeeded`;
+  const recent = `${succeeded}/${runs.length} recent runs succeeded`;
   if (last.status === "failed") return fail(id, `${job.name} last run (${ago}) failed: ${last.message}; ${recent}`, reproduce);
   if (count(last.minutes_ago) > THRESHOLDS.cleanupRunHours * 60) {
     return warn(id, `${job.name} has not run in the last ${THRESHOLDS.cleanupRunHours} hours ` +
-      `(last: ${ago}, ${last.status})`, "select jobid, jobname, schedule, active from cron.job; -- and check that " +
-      "pg_cron's scheduler runs");
+      `(last: ${ago}, ${last.status})`, SCHEDULER_FIX);
   }
   return pass(id, `${job.name} last ran ${ago}: ${last.status}; ${recent}`);
 }
@@ -385,10 +394,9 @@ async function httpAnswers(ctx: Context): Promise<Check[]> {
 async function housekeeping(ctx: Context): Promise<Check[]> {
   const table = ctx.expected.tables.keys().next().value;
   if (!table) return [];
-  const [exists] = await ctx.sql(
-    "select pg_catalog.to_regclass($1) as t", [`${quoteIdent(ctx.schema)}.${quoteIdent(table)}`]);
-  if (!exists?.t) return [];
   const name = `${quoteIdent(ctx.schema)}.${quoteIdent(table)}`;
+  const [exists] = await ctx.sql("select pg_catalog.to_regclass($1) as t", [name]);
+  if (!exists?.t) return [];
   // cleanup_expired_sessions' condition: expired, and a tombstone only after a day.
   const [h] = await ctx.sql(
     `select count(*) filter (where expires_at > now()) as live,
@@ -409,19 +417,19 @@ async function housekeeping(ctx: Context): Promise<Check[]> {
   const expired = count(h.expired);
   const oldest = count(h.oldest_hours);
   const backlog = expired > THRESHOLDS.expiredBacklog || oldest > THRESHOLDS.expiredAgeHours
-    ? warn("housekeeping.expired", `${expired} expired sessions waiting for cleanup, the oldest expired ${oldest} h ago ` +
+    ? warn("housekeeping.expired", `${plural(expired, "expired session")} waiting for cleanup, the oldest expired ${oldest} h ago ` +
       `(warns above ${THRESHOLDS.expiredBacklog} or ${THRESHOLDS.expiredAgeHours} h): the cleanup is not keeping up`,
       purge)
-    : pass("housekeeping.expired", `${expired} expired sessions waiting for cleanup` +
+    : pass("housekeeping.expired", `${plural(expired, "expired session")} waiting for cleanup` +
       (expired ? `, the oldest expired ${oldest} h ago` : ""));
   const tombstones = count(h.tombstones);
   return [
-    pass("housekeeping.live", `${count(h.live)} live sessions`),
+    pass("housekeeping.live", `${plural(count(h.live), "live session")}`),
     backlog,
     tombstones > THRESHOLDS.tombstones
-      ? warn("housekeeping.tombstones", `${tombstones} tombstones of destroyed sessions (warns above ` +
+      ? warn("housekeeping.tombstones", `${plural(tombstones, "tombstone")} of destroyed sessions (warns above ` +
         `${THRESHOLDS.tombstones}; each is kept a day): many logouts a day, or a loop destroying sessions`, purge)
-      : pass("housekeeping.tombstones", `${tombstones} tombstones of destroyed sessions (kept a day each)`),
+      : pass("housekeeping.tombstones", `${plural(tombstones, "tombstone")} of destroyed sessions (kept a day each)`),
     count(h.bytes) > THRESHOLDS.tableBytes
       ? warn("housekeeping.size", `${h.display} takes ${h.size} with its indexes (warns above 1 GB)`,
         `select pg_catalog.pg_size_pretty(avg(pg_catalog.pg_column_size(data))::bigint) from ${h.display}; ` +

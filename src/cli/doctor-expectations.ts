@@ -19,6 +19,8 @@ export interface CronJob {
   schedule: string;
   /** The migration's own `select cron.schedule(...)`, on one line: the fix when the job is missing or wrong. */
   statement: string;
+  /** The SQL expression of the job's command, as the migration writes it (a literal, maybe concatenated). */
+  commandSql: string;
   /** Whether this is the job that purges sessions (its runs are checked). */
   cleanup: boolean;
 }
@@ -90,12 +92,13 @@ function readMigration(sql: string, file: string, expected: Expectations): void 
     }
   }
 
-  for (const m of sql.matchAll(/^select cron\.schedule\(\s*'([^']+)'\s*,\s*'([^']+)'[^;]*;/gm)) {
+  for (const m of sql.matchAll(/^select cron\.schedule\(\s*'([^']+)'\s*,\s*'([^']+)'\s*,\s*([^;]*)\);/gm)) {
     expected.jobs = expected.jobs.filter((j) => j.name !== m[1]);
     expected.jobs.push({
       name: m[1] as string,
       schedule: m[2] as string,
       statement: m[0].replace(/\s*\n\s*/g, " "),
+      commandSql: m[3] as string,
       cleanup: /dispatch_session_cleanup|cleanup_expired_sessions/.test(m[0]),
     });
   }

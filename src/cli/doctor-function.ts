@@ -78,7 +78,7 @@ export async function functionChecks(url: string, key: string): Promise<Check[]>
     checks.push(fail(idKey, `the function answered ${keyed.status} to a dry run with the key${reason(keyed)}`,
       "read the function's logs: Dashboard → Edge Functions → cleanup-sessions → Logs"));
   } else {
-    checks.push(pass(idKey, `the function accepts the key; dry run: ${keyed.body.expired} expired sessions waiting`));
+    checks.push(pass(idKey, `the function accepts the key; dry run: ${keyed.body.expired} expired session${keyed.body.expired === 1 ? "" : "s"} waiting`));
   }
   return checks;
 }

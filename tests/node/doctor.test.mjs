@@ -96,7 +96,7 @@ describe("a healthy deployment (the migrated local stack)", () => {
       assert.equal(doc.byId(id)?.status, "pass", `${id}: ${JSON.stringify(doc.byId(id))}`);
     }
     assert.match(doc.byId("migrations").summary, new RegExp(`all ${MIGRATIONS.length} applied`));
-    assert.match(doc.byId("function.accepts-key").summary, /dry run: \d+ expired sessions waiting/);
+    assert.match(doc.byId("function.accepts-key").summary, /dry run: \d+ expired sessions? waiting/);
     // Plain PostgreSQL here: no pg_net, so the job's in-database branch is a warning with its fix.
     assert.equal(doc.byId("schedule.http").status, "warn");
     assert.match(doc.byId("schedule.http").summary, /in-database branch/);
@@ -220,6 +220,46 @@ describe("a broken deployment", () => {
     assert.deepEqual(again, job, "the printed fix recreates the job exactly");
     assert.equal((await report(["--db-url", urlOf("postgres")], 0)).byId("schedule.job.trim-session-cleanup-history")
       .status, "pass");
+  });
+
+  test("a cleanup job rescheduled with a failing command: its schedule, command and last run fail", async () => {
+    const { rows: [job] } = await admin.query(
+      "select jobid, schedule, command from cron.job where jobname = 'cleanup-expired-sessions'");
+    // Every minute (pg_cron's finest here), a command that raises: a real failed run within a minute.
+    await admin.query("select cron.schedule('cleanup-expired-sessions', '* * * * *', $1)",
+      ["select public.dispatch_session_cleanup(interval '-1 second')"]);
+    let fix;
+    try {
+      const wrong = await report(["--db-url", urlOf("postgres")], 1);
+      assert.match(wrong.byId("schedule.job.cleanup-expired-sessions").summary,
+        /runs at '\* \* \* \* \*', expected '17 \* \* \* \*'/);
+      [fix] = wrong.byId("schedule.job.cleanup-expired-sessions").fixes;
+
+      const started = Date.now();
+      while (!(await admin.query("select 1 from cron.job_run_details where jobid = $1 and status = 'failed'",
+        [job.jobid])).rowCount) {
+        assert.ok(Date.now() - started < 90_000, "pg_cron ran the job within 90 s");
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      }
+      // The schedule again, the command still wrong: the doctor compares that too.
+      await admin.query("select cron.schedule('cleanup-expired-sessions', '17 * * * *', $1)",
+        ["select public.dispatch_session_cleanup(interval '-1 second')"]);
+      const failed = await report(["--db-url", urlOf("postgres")], 1);
+      assert.match(failed.byId("schedule.job.cleanup-expired-sessions").summary, /runs another command than the migration's/);
+      const runs = failed.byId("schedule.runs");
+      assert.equal(runs.status, "fail");
+      assert.match(runs.summary, /cleanup-expired-sessions last run \(\d+ min ago\) failed: ERROR: +time_budget must be a non-negative interval/);
+      assert.match(runs.fixes[0], /^select "public"\.dispatch_session_cleanup\(\);/);
+    } finally {
+      await admin.query(fix ?? "select cron.schedule('cleanup-expired-sessions', $1, $2)", fix ? [] : [job.schedule, job.command]);
+      // Its failed runs are not this database's history.
+      await admin.query("delete from cron.job_run_details where jobid = $1 and status = 'failed'", [job.jobid]);
+    }
+    const { rows: [again] } = await admin.query(
+      "select jobid, schedule, command from cron.job where jobname = 'cleanup-expired-sessions'");
+    assert.deepEqual(again, job, "the printed fix restores the job exactly");
+    assert.equal((await report(["--db-url", urlOf("postgres")], 0)).byId("schedule.job.cleanup-expired-sessions").status,
+      "pass");
   });
 
   test("an unreachable function fails, naming the endpoint and the reason", async () => {
