@@ -10,28 +10,28 @@ export interface Report {
   checks: Check[];
 }
 
-/** The connection string with its password replaced by `***` (also a `password=` parameter). */
+/** The database URL with its password (in the authority or a `password` parameter) replaced by `***`. */
 export function redactUrl(url: string): string {
   try {
     const u = new URL(url);
     if (u.password) u.password = "***";
     if (u.searchParams.has("password")) u.searchParams.set("password", "***");
-    return u.toString().replace(/password=\*\*\*/, "password=***").replace(/%2A%2A%2A/g, "***");
+    return u.toString().replace(/%2A/g, "*");
   } catch {
-    // A libpq keyword string: host=... password=...
-    return url.replace(/(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)/gi, "$1***");
+    return "(a database URL that does not parse)";
   }
 }
 
-/** The secrets of a run: the key, and the password inside the database URL. */
+/** The secrets of a run: the key, and the database URL's password. */
 export function secretsOf(dbUrl: string, key: string | undefined): string[] {
   const secrets = key ? [key] : [];
   try {
-    const password = decodeURIComponent(new URL(dbUrl).password);
-    if (password) secrets.push(password, encodeURIComponent(password));
+    const u = new URL(dbUrl);
+    for (const password of [u.password && decodeURIComponent(u.password), u.searchParams.get("password")]) {
+      if (password) secrets.push(password, encodeURIComponent(password));
+    }
   } catch {
-    const m = dbUrl.match(/password\s*=\s*('(?:[^'\\]|\\.)*'|\S+)/i);
-    if (m?.[1]) secrets.push(m[1].replace(/^'|'$/g, ""));
+    // Not a URL: nothing to take from it.
   }
   // The URL is printed redacted; scrubbing the rest too is a second line of defence, for
   // secrets long enough not to be ordinary words of the report (a local `postgres`).

@@ -61,6 +61,7 @@ function parse(argv: string[], env: DoctorIo["env"]): Options | "help" {
   if (values.help) return "help";
   const dbUrl = values["db-url"] ?? env.DATABASE_URL;
   if (!dbUrl) throw new UsageError("no database: pass --db-url or set DATABASE_URL");
+  if (!/^postgres(ql)?:\/\/./.test(dbUrl)) throw new UsageError("the database must be a postgresql:// URL");
   const url = values.url ?? env.SUPABASE_URL;
   const key = values.key ?? env.SUPABASE_SECRET_KEY;
   // Named on the command line, the function check is wanted: a missing half is a mistake.
@@ -103,14 +104,12 @@ async function diagnose(options: Options, say: (s: string) => void): Promise<num
     connectionString: options.dbUrl,
     connectionTimeoutMillis: 10_000,
     application_name: "supabase-session-store doctor",
-    // Belt and braces: even a statement outside the explicit transaction is read-only.
-    options: "-c default_transaction_read_only=on",
   });
   client.on("error", () => {}); // a connection lost mid-run fails the query in flight, which is reported
   try {
     await client.connect();
   } catch (err) {
-    throw new ConnectError((err as Error).message);
+    throw new ConnectError(describe(err));
   }
   let checks: Check[];
   let user: string;
@@ -137,6 +136,12 @@ async function diagnose(options: Options, say: (s: string) => void): Promise<num
 
 class ConnectError extends Error {}
 
+/** An error's message; a failed connection to every address of a name (AggregateError) has none of its own. */
+function describe(err: unknown): string {
+  const e = err as { message?: string; code?: string; errors?: { message?: string }[] };
+  return e.message || e.errors?.map((x) => x.message).join("; ") || e.code || String(err);
+}
+
 export async function runDoctor(argv: string[], io: DoctorIo): Promise<number> {
   let secrets: string[] = [];
   const say = (s: string) => io.stdout(scrub(s, secrets));
@@ -152,9 +157,11 @@ export async function runDoctor(argv: string[], io: DoctorIo): Promise<number> {
   } catch (err) {
     // What the user typed may hold the key: scrub what is known of it.
     secrets = secretsOf(io.env.DATABASE_URL ?? "", io.env.SUPABASE_SECRET_KEY);
-    const keyArg = argv[argv.indexOf("--key") + 1];
-    if (argv.includes("--key") && keyArg) secrets.push(keyArg);
-    complain(`doctor: ${err instanceof UsageError ? err.message : String(err)}\n${USAGE.split("\n")[0]}`);
+    argv.forEach((arg, i) => {
+      if (arg === "--key" && argv[i + 1]) secrets.push(argv[i + 1] as string);
+      if (arg.startsWith("--key=")) secrets.push(arg.slice("--key=".length));
+    });
+    complain(`doctor: ${describe(err)} (see --help)`);
     return 2;
   }
   secrets = secretsOf(options.dbUrl, options.key);
@@ -164,7 +171,7 @@ export async function runDoctor(argv: string[], io: DoctorIo): Promise<number> {
     if (err instanceof ConnectError) {
       complain(`doctor: cannot connect to ${redactUrl(options.dbUrl)}: ${err.message}`);
     } else {
-      complain(`doctor: ${(err as Error).message ?? String(err)}`);
+      complain(`doctor: ${describe(err)}`);
     }
     return 2;
   }

@@ -320,14 +320,14 @@ describe("could not run: exit 2, one line, no stack trace", () => {
     assert.equal(run.code, 2, run.stdout + run.stderr);
     assert.equal(run.stdout, "");
     assert.doesNotMatch(run.stderr, /\n\s+at /, "no stack trace");
-    assert.match(run.stderr, /^doctor: /);
+    assert.match(run.stderr, /^doctor: [^\n]+\n$/, "one line");
     assertNoSecret(run);
   };
 
   test("no database named", async () => {
     const run = await doctor([]);
     assertOneLine(run);
-    assert.match(run.stderr, /^doctor: no database: pass --db-url or set DATABASE_URL$/m);
+    assert.match(run.stderr, /^doctor: no database: pass --db-url or set DATABASE_URL \(see --help\)$/m);
   });
 
   test("an unknown option, or --url without a key", async () => {
