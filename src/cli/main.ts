@@ -53,5 +53,5 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.stderr(`supabase-session-store: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return EXIT_USAGE;
   }
-  return command.run(rest, io);
+  return await command.run(rest, io);
 }
