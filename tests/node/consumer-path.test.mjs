@@ -80,17 +80,17 @@ async function consumer(name) {
 
 /**
  * Runs the README blocks marked `tag`, in order, in `c.project`; `hooks.afterRun` runs
- * after each shell block. Returns { transcript, hosted, outputs }.
+ * after each shell block. Returns { transcript, notRun, outputs }.
  */
 async function followReadme(tag, c, env, hooks = {}) {
   const transcript = [];
-  const hosted = [];
+  const notRun = [];
   const outputs = [];
   for (const block of blocksFor(tag)) {
     const { action, arg } = block.marker;
     const where = `README.md:${block.line}`;
-    if (action === "hosted") {
-      hosted.push(`${where} (${arg}): ${block.code.trim().split("\n").join(" ; ")}`);
+    if (action === "skip") {
+      notRun.push(`${where} (${arg}): ${block.code.trim().split("\n").join(" ; ")}`);
       continue;
     }
     if (action === "file" || action === "append") {
@@ -105,7 +105,7 @@ async function followReadme(tag, c, env, hooks = {}) {
     outputs.push({ block, out: res.out });
     if (action === "run") await hooks.afterRun?.();
   }
-  return { transcript, hosted, outputs };
+  return { transcript, notRun, outputs };
 }
 
 /** Serves the project's copy of the function once step 0 has put it there. */
@@ -136,11 +136,11 @@ async function api(c, exposedSchemas) {
   return { url: gateway.url, fnPort };
 }
 
-function report(t, transcript, hosted) {
+function report(t, transcript, notRun) {
   t.diagnostic("consumer transcript:");
   for (const line of transcript.join("\n").split("\n")) t.diagnostic(line);
   t.diagnostic("not run here, with the reason:");
-  for (const line of hosted) t.diagnostic(`  ${line}`);
+  for (const line of notRun) t.diagnostic(`  ${line}`);
 }
 
 before(() => {
@@ -175,10 +175,10 @@ describe("a fresh supabase init project, following the README", () => {
   test("the README's commands run in order: install the tarball, compile the app, copy, push, verify, purge", async (t) => {
     const { url, fnPort } = await api(c);
     const env = shellEnv({ SUPABASE_DB_URL: c.cliUrl, SUPABASE_URL: url, SUPABASE_SECRET_KEY: keys.secretKey });
-    const { transcript, hosted, outputs } = await followReadme("consumer", c, env, {
+    const { transcript, notRun, outputs } = await followReadme("consumer", c, env, {
       afterRun: functionServer(c, fnPort, { SUPABASE_URL: url }),
     });
-    report(t, transcript, hosted);
+    report(t, transcript, notRun);
 
     assert.ok(fs.existsSync(path.join(c.project, "dist/app.js")), "the app compiled");
     const pushed = outputs.find((o) => /db push/.test(o.block.code));
@@ -188,7 +188,7 @@ describe("a fresh supabase init project, following the README", () => {
     assert.ok(!purged.out.includes(keys.secretKey), "purge never prints the key");
     const cliVersion = await sh(c.project, "npx supabase --version", env);
     assert.equal(cliVersion.out.trim(), "2.117.0");
-    assert.ok(hosted.some((h) => /functions deploy/.test(h)) && hosted.some((h) => /link/.test(h)));
+    assert.ok(notRun.some((h) => /functions deploy/.test(h)) && notRun.some((h) => /link/.test(h)));
 
     // The README's app, as compiled, keeps one session across requests over http://localhost.
     const port = await freePort();
@@ -240,8 +240,8 @@ describe("a project with a public.sessions table of its own, installing into ano
   test("migrations --schema, push, both store backends, the function's purge and the cron job use that schema", async (t) => {
     const { url, fnPort } = await api(c, ["public", SCHEMA]);
     const env = shellEnv({ SUPABASE_DB_URL: c.cliUrl, SUPABASE_URL: url, SUPABASE_SECRET_KEY: keys.secretKey });
-    const { transcript, hosted } = await followReadme("schema", c, env);
-    report(t, transcript, hosted);
+    const { transcript, notRun } = await followReadme("schema", c, env);
+    report(t, transcript, notRun);
 
     // The app's table is as it was.
     const own = await pool.query(`select (select array_agg(column_name::text order by ordinal_position)

@@ -3,13 +3,14 @@
 //   <!-- readme-test: <tags> <action> [argument] -->
 // <tags> is a comma-separated list (consumer, schema); <action> is `run` (a shell block,
 // run in the project), `sql` (run with psql), `file <path>` (written to that path),
-// `append <path>` (appended to it) or `hosted <reason>` (needs a hosted Supabase project,
-// so it cannot run here: the test says so).
+// `append <path>` (appended to it) or `skip <reason>` (cannot run here, mostly for want
+// of a hosted Supabase project;
+// the test lists it with the reason).
 import fs from "node:fs";
 import path from "node:path";
 import { root } from "../../../scripts/db.mjs";
 
-const MARKER = /^\s*<!-- readme-test: (\S+) (run|sql|file|append|hosted)(?: (.+?))? -->\s*$/;
+const MARKER = /^\s*<!-- readme-test: (\S+) (run|sql|file|append|skip)(?: (.+?))? -->\s*$/;
 const FENCE = /^(\s*)```(\w*)\s*$/;
 
 export function readme() {
