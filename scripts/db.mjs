@@ -185,7 +185,11 @@ export function push(opts = defaults()) {
   return out;
 }
 
-/** Starts (or reuses) the cluster, bootstraps it and pushes migrations. */
+/**
+ * Starts (or reuses) the cluster, bootstraps it and pushes this project's migrations
+ * (`migrate: false` leaves the database as a new Supabase project is: for a test that
+ * pushes a consumer project's migrations itself).
+ */
 export function start(opts = defaults()) {
   const pg = ensurePackages();
   const { base, pgdata, exists } = cluster(opts);
@@ -197,7 +201,7 @@ export function start(opts = defaults()) {
     started = true;
   }
   psql(BOOTSTRAP_SQL, opts);
-  push(opts);
+  if (opts.migrate !== false) push(opts);
   return { started, url: dbUrl(opts), pgdata };
 }
 

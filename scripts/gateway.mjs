@@ -10,7 +10,8 @@
 //   POST /rest/v1/rpc/<fn>  JSON object of named arguments (an empty body means none).
 //   GET|HEAD /rest/v1/rpc/<fn>?arg=value  every query parameter is an argument; the
 //                           transaction is READ ONLY, as PostgREST runs GET calls.
-//   The function is resolved in the exposed schema `public` by name and argument names
+//   The function is resolved in an exposed schema (PostgREST's db-schemas: `public` unless
+//   exposedSchemas says otherwise, the first one the default) by name and argument names
 //   (pg_catalog, cached, reloaded once on a miss), called with named notation; the JSON
 //   body is the single bind parameter, typed by the catalog via json_to_record, as
 //   PostgREST does. Results: scalar or composite -> its JSON value; setof / returns
@@ -18,7 +19,8 @@
 //   Accept: application/json, application/vnd.pgrst.array+json,
 //   application/vnd.pgrst.object+json (`.single()`: anything but one row is 406 PGRST116),
 //   the `nulls=stripped` parameter; other media types -> 406 PGRST107.
-//   Content-Profile / Accept-Profile: only `public` (other schemas -> 406 PGRST106).
+//   Content-Profile (POST) / Accept-Profile (GET, HEAD) pick one of the exposed schemas;
+//   any other schema -> 406 PGRST106.
 //   Auth, in Supabase's gateway order: an `Authorization` header that is not an sb_ key
 //   wins; else the `apikey` sb_secret_ / sb_publishable_ key becomes the service_role /
 //   anon JWT; else a JWT `apikey`. An unknown sb_ key is rejected (401). JWTs are HS256,
@@ -45,7 +47,9 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { localKeys } from "./keys.mjs";
 
-const EXPOSED_SCHEMA = "public";
+// Supabase exposes `public` (and graphql_public, which this project does not use); a
+// project adds its own schemas to the API's exposed schemas in the dashboard.
+const DEFAULT_EXPOSED_SCHEMAS = ["public"];
 const ANON_ROLE = "anon";
 const API_ROLES = new Set([ANON_ROLE, "authenticated", "service_role"]);
 const BODY_LIMIT = 1024 * 1024;
@@ -205,7 +209,8 @@ function authenticate(headers, keys) {
 // Schema cache: callable functions of the exposed schema and the API roles' settings
 
 const FUNCTIONS_SQL = `
-select p.proname as name,
+select n.nspname as schema,
+       p.proname as name,
        p.proretset as "returnsSet",
        p.prorettype = 'pg_catalog.void'::pg_catalog.regtype as "returnsVoid",
        p.pronargdefaults as "defaults",
@@ -217,7 +222,8 @@ select p.proname as name,
                         with ordinality as a(type, name, mode, n)
                   where a.mode in ('i', 'b')), '[]') as inputs
   from pg_catalog.pg_proc p
- where p.pronamespace = $1::pg_catalog.regnamespace
+  join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+ where n.nspname = any($1)
    and p.prokind = 'f'
    and not ('v' = any(coalesce(p.proargmodes, '{}')))`;
 
@@ -229,9 +235,12 @@ select r.rolname as role, s.setconfig as config
    and s.setdatabase in (0, (select d.oid from pg_catalog.pg_database d where d.datname = pg_catalog.current_database()))
  order by s.setdatabase`;
 
-async function loadSchemaCache(pool) {
+/** The schema cache's key of a function. */
+const functionKey = (schema, name) => JSON.stringify([schema, name]);
+
+async function loadSchemaCache(pool, schemas) {
   const [functions, settings] = await Promise.all([
-    pool.query(FUNCTIONS_SQL, [EXPOSED_SCHEMA]),
+    pool.query(FUNCTIONS_SQL, [schemas]),
     pool.query(ROLE_SETTINGS_SQL, [[...API_ROLES]]),
   ]);
   const byName = new Map();
@@ -239,7 +248,8 @@ async function loadSchemaCache(pool) {
     // Only functions whose every input has a name can be called with named arguments.
     if (fn.inputs.some((input) => !input.name)) continue;
     fn.required = fn.inputs.slice(0, fn.inputs.length - fn.defaults).map((input) => input.name);
-    byName.set(fn.name, [...(byName.get(fn.name) ?? []), fn]);
+    const key = functionKey(fn.schema, fn.name);
+    byName.set(key, [...(byName.get(key) ?? []), fn]);
   }
   const roleSettings = new Map([...API_ROLES].map((role) => [role, new Map()]));
   for (const { role, config } of settings.rows) {
@@ -251,19 +261,19 @@ async function loadSchemaCache(pool) {
   return { byName, roleSettings };
 }
 
-function matchingFunctions(cache, name, argNames) {
-  return (cache.byName.get(name) ?? []).filter((fn) =>
+function matchingFunctions(cache, schema, name, argNames) {
+  return (cache.byName.get(functionKey(schema, name)) ?? []).filter((fn) =>
     argNames.every((arg) => fn.inputs.some((input) => input.name === arg)) &&
     fn.required.every((arg) => argNames.includes(arg)));
 }
 
-function functionNotFound(cache, name, argNames) {
-  const qualified = `${EXPOSED_SCHEMA}.${name}`;
+function functionNotFound(cache, schema, name, argNames) {
+  const qualified = `${schema}.${name}`;
   const listed = argNames.length ? `(${argNames.join(", ")})` : " without parameters";
   const searched = argNames.length
     ? ` with parameter${argNames.length > 1 ? "s" : ""} ${argNames.join(", ")}`
     : " without parameters";
-  const overload = cache.byName.get(name)?.[0];
+  const overload = cache.byName.get(functionKey(schema, name))?.[0];
   return pgrstError(404, "PGRST202", `Could not find the function ${qualified}${listed} in the schema cache`, {
     details: `Searched for the function ${qualified}${searched} or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.`,
     hint: overload
@@ -272,9 +282,9 @@ function functionNotFound(cache, name, argNames) {
   });
 }
 
-function ambiguousFunction(name, candidates) {
+function ambiguousFunction(schema, name, candidates) {
   const signatures = candidates.map((fn) =>
-    `${EXPOSED_SCHEMA}.${name}(${fn.inputs.map((i) => `${i.name} => ${i.type}`).join(", ")})`);
+    `${schema}.${name}(${fn.inputs.map((i) => `${i.name} => ${i.type}`).join(", ")})`);
   return pgrstError(300, "PGRST203", `Could not choose the best candidate function between: ${signatures.join(", ")}`, {
     hint: "Try renaming the parameters or the function itself in the database so function overloading can be resolved",
   });
@@ -287,7 +297,7 @@ function ambiguousFunction(name, candidates) {
 function callQuery(fn, args, stripNulls) {
   const ident = pg.escapeIdentifier;
   const inputs = fn.inputs.filter((input) => Object.hasOwn(args, input.name));
-  const call = `${ident(EXPOSED_SCHEMA)}.${ident(fn.name)}(${
+  const call = `${ident(fn.schema)}.${ident(fn.name)}(${
     inputs.map((i) => `${ident(i.name)} => _args.${ident(i.name)}`).join(", ")})`;
   const from = inputs.length
     ? `pg_catalog.json_to_record($1::json) as _args(${inputs.map((i) => `${ident(i.name)} ${i.type}`).join(", ")}), ${call} as _r`
@@ -352,12 +362,15 @@ function negotiate(accept = "*/*") {
   throw pgrstError(406, "PGRST107", `None of these media types are available: ${accept}`);
 }
 
-function checkProfile(headers, method) {
+/** The schema a request addresses: its profile header's, else the first exposed one. */
+function requestSchema(headers, method, exposed) {
   const profile = method === "POST" ? headers["content-profile"] : headers["accept-profile"];
-  if (profile !== undefined && profile !== EXPOSED_SCHEMA) {
+  if (profile === undefined) return exposed[0];
+  if (!exposed.includes(profile)) {
     throw pgrstError(406, "PGRST106", `Invalid schema: ${profile}`,
-      { hint: `Only the following schemas are exposed: ${EXPOSED_SCHEMA}` });
+      { hint: `Only the following schemas are exposed: ${exposed.join(", ")}` });
   }
+  return profile;
 }
 
 async function requestArguments(req, url) {
@@ -385,8 +398,18 @@ async function requestArguments(req, url) {
 
 // ---------------------------------------------------------------------------
 
-export async function startGateway({ databaseUrl, port = 0, host = "127.0.0.1", keys = localKeys(), functionsUrl }) {
+export async function startGateway({
+  databaseUrl,
+  port = 0,
+  host = "127.0.0.1",
+  keys = localKeys(),
+  functionsUrl,
+  exposedSchemas = DEFAULT_EXPOSED_SCHEMAS,
+}) {
   if (!databaseUrl) throw new Error("startGateway: databaseUrl is required");
+  if (!Array.isArray(exposedSchemas) || exposedSchemas.length === 0) {
+    throw new Error("startGateway: exposedSchemas must name at least one schema");
+  }
   // PostgREST logs in as `authenticator` and only ever switches to the API roles.
   const authenticatorUrl = new URL(databaseUrl);
   authenticatorUrl.username = "authenticator";
@@ -409,7 +432,7 @@ export async function startGateway({ databaseUrl, port = 0, host = "127.0.0.1", 
   let schemaCache;
   async function schema({ reload = false } = {}) {
     if (!schemaCache || reload) {
-      const loading = loadSchemaCache(pool);
+      const loading = loadSchemaCache(pool, exposedSchemas);
       schemaCache = loading;
       loading.catch(() => {
         if (schemaCache === loading) schemaCache = undefined;
@@ -423,15 +446,15 @@ export async function startGateway({ databaseUrl, port = 0, host = "127.0.0.1", 
     }
   }
 
-  async function resolveFunction(name, argNames) {
+  async function resolveFunction(inSchema, name, argNames) {
     let cache = await schema();
-    let candidates = matchingFunctions(cache, name, argNames);
+    let candidates = matchingFunctions(cache, inSchema, name, argNames);
     if (candidates.length === 0) {
       cache = await schema({ reload: true });
-      candidates = matchingFunctions(cache, name, argNames);
+      candidates = matchingFunctions(cache, inSchema, name, argNames);
     }
-    if (candidates.length === 0) throw functionNotFound(cache, name, argNames);
-    if (candidates.length > 1) throw ambiguousFunction(name, candidates);
+    if (candidates.length === 0) throw functionNotFound(cache, inSchema, name, argNames);
+    if (candidates.length > 1) throw ambiguousFunction(inSchema, name, candidates);
     return { fn: candidates[0], roleSettings: cache.roleSettings };
   }
 
@@ -468,11 +491,11 @@ export async function startGateway({ databaseUrl, port = 0, host = "127.0.0.1", 
       throw pgrstError(405, "PGRST101", `Cannot use the ${req.method} method on RPC`);
     }
     const { role, claims } = authenticate(req.headers, keys);
-    checkProfile(req.headers, req.method);
+    const inSchema = requestSchema(req.headers, req.method, exposedSchemas);
     const media = negotiate(req.headers.accept);
     const args = await requestArguments(req, url);
     const argNames = Object.keys(args).sort();
-    const { fn, roleSettings } = await resolveFunction(name, argNames);
+    const { fn, roleSettings } = await resolveFunction(inSchema, name, argNames);
     const row = await inTransaction({
       role,
       claims,

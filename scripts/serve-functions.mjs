@@ -7,7 +7,7 @@ import path from "node:path";
 import { root } from "./db.mjs";
 import { terminate } from "./processes.mjs";
 
-const entry = path.join(root, "functions/cleanup-sessions/index.ts");
+const defaultEntry = path.join(root, "functions/cleanup-sessions/index.ts");
 const deno = path.join(root, "node_modules/.bin/deno");
 const STARTUP_TIMEOUT_MS = 60_000;
 
@@ -17,12 +17,13 @@ const PRIVATE = /^(SUPABASE_|CLEANUP_SECRET$|DATABASE_URL$|PG)/;
 /**
  * Starts the function and resolves once it answers HTTP.
  * `port` 0 lets the system choose; `env` is the function's configuration
- * (SUPABASE_URL, keys, CLEANUP_SECRET...).
+ * (SUPABASE_URL, keys, CLEANUP_SECRET...); `entry` another project's copy of the
+ * function, whose `npm:` imports resolve from that project's node_modules.
  */
-export async function startFunctions({ port = 0, env = {} } = {}) {
+export async function startFunctions({ port = 0, env = {}, entry = defaultEntry } = {}) {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE.test(k)));
   const child = spawn(deno, ["run", "--allow-net", "--allow-env", "--allow-read", entry], {
-    cwd: root,
+    cwd: entry === defaultEntry ? root : path.dirname(entry),
     env: { ...inherited, NO_COLOR: "1", ...env, DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}` },
     stdio: ["ignore", "pipe", "pipe"],
   });

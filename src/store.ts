@@ -69,6 +69,14 @@ export type SupabaseSessionStoreOptions = Backends & {
   preparedStatements?: boolean;
 };
 
+// Every option name, so that a misspelt or foreign one (connect-pg-simple's `tableName`)
+// is an error in JavaScript too rather than silently ignored. Typed so that a new option
+// cannot be added to the options type without being listed here.
+const KNOWN_OPTIONS = Object.keys({
+  client: 0, pool: 0, connectionString: 0, ttl: 0, touchAfter: 0, disableTouch: 0, schema: 0, onError: 0,
+  maxDataBytes: 0, relaxedDurability: 0, preparedStatements: 0,
+} satisfies Record<keyof SupabaseSessionStoreOptions, 0>);
+
 type Callback<T> = (err: unknown, value?: T) => void;
 type SessionRow = Record<string, unknown>;
 /** A save waiting for its batch: the session's JSON (serialised when `set` was called) and its cookie's expiry. */
@@ -98,6 +106,11 @@ export class SupabaseSessionStore extends session.Store {
   constructor(options: SupabaseSessionStoreOptions) {
     super();
     if (!options || typeof options !== "object") throw new TypeError("SupabaseSessionStore needs an options object");
+    const unknown = Object.keys(options).filter((k) => !KNOWN_OPTIONS.includes(k));
+    if (unknown.length) {
+      throw new TypeError(`SupabaseSessionStore: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; ` +
+        `known options: ${KNOWN_OPTIONS.join(", ")}`);
+    }
     const given = (["client", "pool", "connectionString"] as const).filter((k) => options[k] !== undefined);
     if (given.length !== 1) {
       throw new TypeError(`SupabaseSessionStore needs exactly one of client, pool, connectionString; got ${given.join(", ") || "none"}`);

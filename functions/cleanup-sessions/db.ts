@@ -19,9 +19,11 @@ export class DatabaseError extends Error {
   }
 }
 
-export function connect(url: string, key: string): Rpc {
+/** Calls go to `schema` (PostgREST's Content-Profile), which the API must expose when it is not `public`. */
+export function connect(url: string, key: string, schema = "public"): Rpc {
   const client = createClient(url, key, {
     auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false },
+    db: { schema },
   });
   return async (fn, args) => {
     let result;

@@ -70,9 +70,14 @@ export async function handle(req: Request, deps: Deps): Promise<Response> {
         error: "SUPABASE_URL and a secret key (SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY) must be configured",
       });
     }
+    // Where `supabase-session-store migrations --schema <name>` installed the sessions.
+    const schema = deps.env("SESSIONS_SCHEMA") || "public";
+    if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+      return respond(500, { error: "SESSIONS_SCHEMA must be a lower-case schema name" });
+    }
     let rpc;
     try {
-      rpc = connect(url, serviceKey);
+      rpc = connect(url, serviceKey, schema);
     } catch {
       return respond(500, { error: "SUPABASE_URL is not a valid URL" });
     }

@@ -375,3 +375,21 @@ Deno.test("the stack's function behind SUPABASE_URL/functions/v1 purges with the
   assert.equal(body.deleted, 3);
   assert.deepEqual(await remaining(), ["live-1", "tombstone"]);
 });
+
+Deno.test("SESSIONS_SCHEMA picks the schema the function purges in; a bad name is a 500, an unexposed one a 502", async () => {
+  await using bad = serve({ ...PLATFORM_ENV, SESSIONS_SCHEMA: "Session-Store" });
+  const invalid = await call(bad.url, withKey(CLEANUP_SECRET));
+  assert.equal(invalid.status, 500);
+  assert.match(String(invalid.body.error), /SESSIONS_SCHEMA must be a lower-case schema name/);
+
+  // The stack's API exposes public only, as a new project does: the schema must be exposed first.
+  await seed(1);
+  await using elsewhere = serve({ ...PLATFORM_ENV, SESSIONS_SCHEMA: "session_store" });
+  const refused = await call(elsewhere.url, withKey(CLEANUP_SECRET));
+  assert.equal(refused.status, 502);
+  assert.equal(refused.body.code, "PGRST106");
+  assert.deepEqual(await remaining(), ["expired-1", "tombstone"]);
+
+  await using inPublic = serve({ ...PLATFORM_ENV, SESSIONS_SCHEMA: "public" });
+  assert.equal((await call(inPublic.url, withKey(CLEANUP_SECRET))).body.deleted, 1);
+});

@@ -341,3 +341,44 @@ describe("gateway behaviour needing its own instance", () => {
     }
   });
 });
+
+describe("exposed schemas, as PostgREST's db-schemas and profile headers", () => {
+  const schema = `gateway_test_profile_${randomBytes(4).toString("hex")}`;
+  const fn = `${schema}_where`;
+  const headers = { apikey: env.SUPABASE_SECRET_KEY };
+  let gateway;
+
+  before(async () => {
+    // One function name in two schemas, each answering with its own schema.
+    await db.query(`create schema ${schema};
+      grant usage on schema ${schema} to service_role;
+      create function ${schema}.${fn}() returns text language sql set search_path = '' as $$ select '${schema}' $$;
+      create function public.${fn}() returns text language sql set search_path = '' as $$ select 'public' $$;
+      grant execute on function ${schema}.${fn}(), public.${fn}() to service_role;`);
+    gateway = await startGateway({ databaseUrl: env.DATABASE_URL, exposedSchemas: ["public", schema] });
+  });
+
+  after(async () => {
+    await gateway?.close();
+    await db.query(`drop schema if exists ${schema} cascade; drop function if exists public.${fn}()`);
+  });
+
+  test("the first exposed schema by default; Content-Profile (POST) and Accept-Profile (GET) pick another", async () => {
+    assert.equal((await rawRpc(gateway.url, fn, { headers })).body, "public");
+    assert.equal((await rawRpc(gateway.url, fn, { headers: { ...headers, "content-profile": schema } })).body, schema);
+    assert.equal((await rawRpc(gateway.url, fn, { method: "GET", headers: { ...headers, "accept-profile": schema } })).body, schema);
+    const { data, error } = await supabase(gateway.url, env.SUPABASE_SECRET_KEY).schema(schema).rpc(fn);
+    assert.equal(error, null);
+    assert.equal(data, schema);
+  });
+
+  test("a schema that is not exposed is 406 PGRST106, naming the exposed ones", async () => {
+    const refused = await rawRpc(gateway.url, fn, { headers: { ...headers, "content-profile": "private" } });
+    assert.equal(refused.status, 406);
+    assert.deepEqual(refused.body, { code: "PGRST106", message: "Invalid schema: private", details: null,
+      hint: `Only the following schemas are exposed: public, ${schema}` });
+    const stack = await rawRpc(env.SUPABASE_URL, fn, { headers: { ...headers, "content-profile": schema } });
+    assert.equal(stack.status, 406, "the stack's API exposes public only, as a new project does");
+    assert.equal(stack.body.hint, "Only the following schemas are exposed: public");
+  });
+});

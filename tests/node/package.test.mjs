@@ -37,7 +37,8 @@ function runIn(code, flag) {
 test("the tarball ships the builds, their types, the sources maps point at, the migrations and the function", () => {
   for (const file of ["dist/esm/index.js", "dist/esm/index.d.ts", "dist/cjs/index.js", "dist/cjs/index.d.ts",
     "dist/cjs/package.json", "src/index.ts", "supabase/migrations/20261128000000_create_sessions.sql",
-    "functions/cleanup-sessions/index.ts", "README.md"]) {
+    "functions/cleanup-sessions/index.ts", "README.md", "LICENSE", "CHANGELOG.md", "bin/supabase-session-store.mjs",
+    "dist/esm/cli/main.js", "supabase/tests/database/privileges.test.sql"]) {
     assert.ok(files.includes(file), `${file} is in the package`);
   }
   for (const prefix of ["tests/", "scripts/", "bench/", "examples/", ".local/", "node_modules/"]) {
@@ -63,4 +64,11 @@ test("every path the exports map names exists in the package", () => {
   for (const t of targets) {
     assert.ok(fs.existsSync(path.join(project, "node_modules/supabase-session-store", t)), `${t} exists`);
   }
+});
+
+test("the bin the manifest names is in the package and answers --help", () => {
+  const manifest = JSON.parse(fs.readFileSync(path.join(project, "node_modules/supabase-session-store/package.json"), "utf8"));
+  const bin = path.join(project, "node_modules/supabase-session-store", manifest.bin["supabase-session-store"]);
+  const help = execFileSync(process.execPath, [bin, "--help"], { cwd: project, encoding: "utf8" });
+  assert.match(help, /^usage: supabase-session-store <command>/);
 });

@@ -1,5 +1,6 @@
-// `npm run purge` (scripts/purge.mjs) as an operator runs it: a real process
-// calling the stack's cleanup-sessions function at SUPABASE_URL/functions/v1.
+// `npx supabase-session-store purge` (and `npm run purge`, which runs the same bin) as
+// an operator runs it: a real process calling the stack's cleanup-sessions function at
+// SUPABASE_URL/functions/v1. Also the command's dispatcher: help and exit codes.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import path from "node:path";
@@ -12,22 +13,24 @@ import { requireEnv } from "./support/env.mjs";
 const { DATABASE_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY } =
   requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY", "SUPABASE_SERVICE_ROLE_KEY");
 
-const script = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../scripts/purge.mjs");
+const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/supabase-session-store.mjs");
 const PREFIX = "purge-cli-test-";
 const db = new pg.Pool({ connectionString: DATABASE_URL, max: 2 });
 after(() => db.end());
 
-/** Runs the CLI with only the given environment (plus PATH); resolves with its exit code and output. */
-function purge(args, env = {}) {
+/** Runs the command with only the given environment (plus PATH); resolves with its exit code and output. */
+function cli(args, env = {}) {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [script, ...args],
+      [bin, ...args],
       { env: { PATH: process.env.PATH, ...env } },
       (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }),
     );
   });
 }
+
+const purge = (args, env) => cli(["purge", ...args], env);
 
 function assertNoKey({ stdout, stderr }) {
   for (const key of [SECRET_KEY, SERVICE_ROLE_KEY, "sb_secret_wrong-key-0123456789"]) {
@@ -122,4 +125,33 @@ test("missing URL or key, or a bad flag: usage error, exit 2, nothing sent", asy
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, reason);
   }
+});
+
+test("--help lists the commands and exits 0; no command or an unknown one is a usage error, exit 2", async () => {
+  const help = await cli(["--help"]);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^usage: supabase-session-store <command>/);
+  for (const command of ["purge", "migrations"]) assert.match(help.stdout, new RegExp(`^  ${command} `, "m"));
+  const purgeHelp = await purge(["--help"]);
+  assert.equal(purgeHelp.code, 0);
+  assert.match(purgeHelp.stdout, /--dry-run/);
+  const none = await cli([]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /^usage:/);
+  const unknown = await cli(["purg"]);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "purg"/);
+});
+
+test("npm run purge runs the same command", async () => {
+  await seed(1, 0);
+  const run = await new Promise((resolve) => {
+    execFile("npm", ["run", "--silent", "purge", "--", "--dry-run"], {
+      cwd: path.dirname(path.dirname(bin)),
+      env: { PATH: process.env.PATH, SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY },
+    }, (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal(JSON.parse(run.stdout).expired, 1);
+  assertNoKey(run);
 });

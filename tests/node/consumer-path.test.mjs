@@ -1,0 +1,298 @@
+// The README followed literally by a new user: a fresh project (`npm init`, then the
+// README's own commands, extracted from README.md so that the doc cannot drift), the
+// package installed from the tarball `npm pack` makes of this checkout, the migrations
+// pushed by the pinned Supabase CLI into a fresh database set up as a new hosted project
+// is, the "Using the store" app compiled under strict + nodenext and run, and a purge
+// through the copied Edge Function. Then the same for a project that already has a
+// `public.sessions` table of its own, installing into another schema.
+// Commands that need the hosted project (login, link, deploy, Vault) cannot run here:
+// the test lists them. npm installs fetch from the registry as a user's would.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import pg from "pg";
+import * as db from "../../scripts/db.mjs";
+import { startGateway } from "../../scripts/gateway.mjs";
+import { localKeys } from "../../scripts/keys.mjs";
+import { startFunctions } from "../../scripts/serve-functions.mjs";
+import { freePort } from "../../scripts/stack.mjs";
+import { SupabaseSessionStore } from "../../dist/esm/index.js";
+import { sessionFor, supabaseClient } from "./support/backends.mjs";
+import { blocksFor, fencedBlocks, readme } from "./support/readme.mjs";
+
+const root = db.root;
+const keys = localKeys();
+const manifest = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8"));
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "session-store-consumer-"));
+let tarball;
+
+/** The environment of a new shell: none of this process's stack, npm or Supabase settings. */
+function shellEnv(extra) {
+  const clean = Object.fromEntries(Object.entries(process.env)
+    .filter(([k]) => !/^(npm_|SUPABASE_|DATABASE_URL$|PG|LOCAL_DB_|CLEANUP_SECRET$|NODE_OPTIONS$)/i.test(k)));
+  return { ...clean, ...extra };
+}
+
+/** Runs a shell script; asynchronously, since the API it may call (the gateway) runs in this process. */
+function sh(cwd, script, env) {
+  return new Promise((resolve) => {
+    const child = spawn("bash", ["-euo", "pipefail", "-c", script], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d) => { out += d; });
+    child.stderr.on("data", (d) => { out += d; });
+    child.on("close", (code) => resolve({ code, out }));
+  });
+}
+
+function psql(url, sql) {
+  const res = spawnSync("psql", [url, "-X", "-v", "ON_ERROR_STOP=1", "-At"], { input: sql, encoding: "utf8" });
+  return { code: res.status, out: `${res.stdout}${res.stderr}` };
+}
+
+/** The last lines of a command's output, for the transcript. */
+const tail = (out, n = 4) => out.trim().split("\n").slice(-n).map((l) => `    ${l}`).join("\n");
+
+/**
+ * A fresh project folder and a fresh database bootstrapped as a new Supabase project
+ * (roles, default privileges, pg_cron available) with nothing migrated.
+ */
+async function consumer(name) {
+  const project = path.join(work, name);
+  fs.mkdirSync(project);
+  assert.equal((await sh(project, "npm init -y >/dev/null && npm pkg set type=module", shellEnv())).code, 0);
+  fs.copyFileSync(path.join(work, tarball), path.join(project, tarball));
+  const dbOpts = { dir: path.join(root, `.local/consumer-${name}-${process.pid}`), port: await freePort(), migrate: false };
+  db.start(dbOpts);
+  const stops = [() => db.destroy(dbOpts)];
+  return {
+    project,
+    url: db.dbUrl(dbOpts),
+    cliUrl: db.dbUrl(dbOpts, { forCli: true }),
+    stops,
+    async stop() {
+      for (const s of stops.reverse()) await s();
+    },
+  };
+}
+
+/**
+ * Runs the README blocks marked `tag`, in order, in `c.project`; `hooks.afterRun` runs
+ * after each shell block. Returns { transcript, notRun, outputs }.
+ */
+async function followReadme(tag, c, env, hooks = {}) {
+  const transcript = [];
+  const notRun = [];
+  const outputs = [];
+  for (const block of blocksFor(tag)) {
+    const { action, arg } = block.marker;
+    const where = `README.md:${block.line}`;
+    if (action === "skip") {
+      notRun.push(`${where} (${arg}): ${block.code.trim().split("\n").join(" ; ")}`);
+      continue;
+    }
+    if (action === "file" || action === "append") {
+      const target = path.join(c.project, arg);
+      (action === "file" ? fs.writeFileSync : fs.appendFileSync)(target, action === "append" ? `\n${block.code}` : block.code);
+      transcript.push(`${action === "file" ? "wrote" : "appended to"} ${arg} (${where})`);
+      continue;
+    }
+    const res = action === "sql" ? psql(c.url, block.code) : await sh(c.project, block.code, env);
+    transcript.push(`$ ${block.code.trim().split("\n").join("\n$ ")}\n${tail(res.out)}`);
+    assert.equal(res.code, 0, `${where} failed:\n${block.code}\n${res.out}`);
+    outputs.push({ block, out: res.out });
+    if (action === "run") await hooks.afterRun?.();
+  }
+  return { transcript, notRun, outputs };
+}
+
+/** Serves the project's copy of the function once step 0 has put it there. */
+function functionServer(c, port, env) {
+  let started;
+  return async () => {
+    const entry = path.join(c.project, "supabase/functions/cleanup-sessions/index.ts");
+    if (started || !fs.existsSync(entry)) return;
+    started = await startFunctions({
+      port,
+      entry,
+      env: {
+        SUPABASE_URL: env.SUPABASE_URL,
+        SUPABASE_SECRET_KEYS: JSON.stringify({ default: keys.secretKey }),
+        SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
+        ...env.functionEnv,
+      },
+    });
+    c.stops.push(() => started.close());
+  };
+}
+
+/** Starts the project's API (the gateway in front of its database and function). */
+async function api(c, exposedSchemas) {
+  const fnPort = await freePort();
+  const gateway = await startGateway({ databaseUrl: c.url, keys, functionsUrl: `http://127.0.0.1:${fnPort}`, exposedSchemas });
+  c.stops.push(() => gateway.close());
+  return { url: gateway.url, fnPort };
+}
+
+function report(t, transcript, notRun) {
+  t.diagnostic("consumer transcript:");
+  for (const line of transcript.join("\n").split("\n")) t.diagnostic(line);
+  t.diagnostic("not run here, with the reason:");
+  for (const line of notRun) t.diagnostic(`  ${line}`);
+}
+
+before(() => {
+  // --ignore-scripts: the suite has just built dist/; prepack would only rebuild it.
+  const [packed] = JSON.parse(spawnSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work],
+    { cwd: root, encoding: "utf8" }).stdout);
+  tarball = packed.filename;
+});
+after(() => fs.rmSync(work, { recursive: true, force: true }));
+
+test("every command block of Install, Using the store and Production is marked for the consumer-path test", () => {
+  const consumerSections = ["Install", "Using the store", "Production, step by step"];
+  const unmarked = fencedBlocks().filter((b) => consumerSections.includes(b.section) && ["sh", "sql", "toml", "ts", "json"].includes(b.lang) &&
+    !b.marker);
+  assert.deepEqual(unmarked.map((b) => `README.md:${b.line}`), []);
+  // The version a user installs is the one this checkout packs.
+  assert.match(readme(), new RegExp(`npm i \\./${tarball.replace(/\./g, "\\.")}\\n`));
+  assert.equal(tarball, `${manifest.name}-${manifest.version}.tgz`);
+});
+
+describe("a fresh supabase init project, following the README", () => {
+  let c;
+  let app;
+  before(async () => {
+    c = await consumer("public");
+  });
+  after(async () => {
+    app?.kill("SIGTERM");
+    await c?.stop();
+  });
+
+  test("the README's commands run in order: install the tarball, compile the app, copy, push, verify, purge", async (t) => {
+    const { url, fnPort } = await api(c);
+    const env = shellEnv({ SUPABASE_DB_URL: c.cliUrl, SUPABASE_URL: url, SUPABASE_SECRET_KEY: keys.secretKey });
+    const { transcript, notRun, outputs } = await followReadme("consumer", c, env, {
+      afterRun: functionServer(c, fnPort, { SUPABASE_URL: url }),
+    });
+    report(t, transcript, notRun);
+
+    assert.ok(fs.existsSync(path.join(c.project, "dist/app.js")), "the app compiled");
+    const pushed = outputs.find((o) => /db push/.test(o.block.code));
+    assert.match(pushed.out, /Applying migration 20261128000000_create_sessions\.sql/);
+    const purged = outputs.find((o) => /supabase-session-store purge/.test(o.block.code));
+    assert.equal(JSON.parse(purged.out.slice(purged.out.indexOf("{"))).more, false);
+    assert.ok(!purged.out.includes(keys.secretKey), "purge never prints the key");
+    const cliVersion = await sh(c.project, "npx supabase --version", env);
+    assert.equal(cliVersion.out.trim(), "2.117.0");
+    assert.ok(notRun.some((h) => /functions deploy/.test(h)) && notRun.some((h) => /link/.test(h)));
+
+    // The README's app, as compiled, keeps one session across requests over http://localhost.
+    const port = await freePort();
+    // Node < 22 needs --experimental-websocket for supabase-js, as the README says.
+    app = spawn(process.execPath, ["--experimental-websocket", "dist/app.js"], {
+      cwd: c.project,
+      env: { ...env, PORT: String(port), SESSION_SECRET: "a-test-secret-of-at-least-32-characters" },
+      stdio: "ignore",
+    });
+    let first;
+    for (let i = 0; i < 100 && !first; i++) {
+      first = await fetch(`http://127.0.0.1:${port}/`).catch(() => new Promise((r) => setTimeout(r, 100)));
+    }
+    assert.ok(first, "the app answers");
+    assert.deepEqual(await first.json(), { views: 1 });
+    const cookie = first.headers.get("set-cookie");
+    assert.match(cookie, /^connect\.sid=/);
+    assert.doesNotMatch(cookie, /Secure/i, "no secure cookie over http://localhost outside production");
+    const second = await fetch(`http://127.0.0.1:${port}/`, { headers: { cookie: cookie.split(";")[0] } });
+    assert.deepEqual(await second.json(), { views: 2 });
+    const sessions = new pg.Client({ connectionString: c.url });
+    await sessions.connect();
+    try {
+      const { rows } = await sessions.query("select data->'views' as views from public.sessions where expires_at > now()");
+      assert.deepEqual(rows, [{ views: 2 }], "one session row, saved by the app through supabase-js");
+    } finally {
+      await sessions.end();
+    }
+  });
+});
+
+describe("a project with a public.sessions table of its own, installing into another schema", () => {
+  const SCHEMA = "session_store";
+  let c;
+  let pool;
+  before(async () => {
+    c = await consumer("schema");
+    // The app's own sessions (workouts, say): nothing of the package may touch it.
+    const own = psql(c.url, `create table public.sessions (id bigint generated always as identity primary key,
+      athlete text not null, started_at timestamptz not null default now());
+      alter table public.sessions enable row level security;
+      insert into public.sessions (athlete) values ('ada'), ('grace');`);
+    assert.equal(own.code, 0, own.out);
+    pool = new pg.Pool({ connectionString: c.url, max: 3 });
+    c.stops.push(() => pool.end());
+  });
+  after(() => c?.stop());
+
+  test("migrations --schema, push, both store backends, the function's purge and the cron job use that schema", async (t) => {
+    const { url, fnPort } = await api(c, ["public", SCHEMA]);
+    const env = shellEnv({ SUPABASE_DB_URL: c.cliUrl, SUPABASE_URL: url, SUPABASE_SECRET_KEY: keys.secretKey });
+    const { transcript, notRun } = await followReadme("schema", c, env);
+    report(t, transcript, notRun);
+
+    // The app's table is as it was.
+    const own = await pool.query(`select (select array_agg(column_name::text order by ordinal_position)
+      from information_schema.columns where table_schema = 'public' and table_name = 'sessions') as columns,
+      (select array_agg(athlete order by id) from public.sessions) as athletes`);
+    assert.deepEqual(own.rows[0], { columns: ["id", "athlete", "started_at"], athletes: ["ada", "grace"] });
+    const fns = await pool.query(`select count(*)::int as n from pg_proc where pronamespace = 'public'::regnamespace
+      and proname like 'session%'`);
+    assert.equal(fns.rows[0].n, 0, "no session function in public");
+    const privileges = await pool.query(`select has_schema_privilege('anon', $1, 'usage') as anon,
+      has_schema_privilege('authenticated', $1, 'usage') as authenticated,
+      has_schema_privilege('service_role', $1, 'usage') as service_role`, [SCHEMA]);
+    assert.deepEqual(privileges.rows[0], { anon: false, authenticated: false, service_role: true });
+
+    // Both backends, with the store's schema option.
+    const viaPg = new SupabaseSessionStore({ pool, schema: SCHEMA });
+    await viaPg.set("schema-pg", sessionFor(30, { via: "pg" }));
+    assert.equal((await viaPg.get("schema-pg")).via, "pg");
+    const viaApi = new SupabaseSessionStore({ client: supabaseClient(url, keys.secretKey), schema: SCHEMA });
+    await viaApi.set("schema-api", sessionFor(30, { via: "supabase-js" }));
+    assert.equal((await viaApi.get("schema-pg")).via, "pg");
+    assert.equal(await viaApi.length(), 2);
+    const stored = await pool.query(`select sid from ${SCHEMA}.sessions order by sid`);
+    assert.deepEqual(stored.rows.map((r) => r.sid), ["schema-api", "schema-pg"]);
+
+    // An API that does not expose the schema refuses, as PostgREST does: hence the README's "exposed schemas".
+    const narrow = await api(c);
+    await assert.rejects(new SupabaseSessionStore({ client: supabaseClient(narrow.url, keys.secretKey), schema: SCHEMA })
+      .get("schema-pg"), /Invalid schema: session_store/);
+
+    // The function, told the schema, purges there.
+    await functionServer(c, fnPort, { SUPABASE_URL: url, functionEnv: { SESSIONS_SCHEMA: SCHEMA } })();
+    await pool.query(`insert into ${SCHEMA}.sessions (sid, data, expires_at)
+      select 'expired-' || n, '{}', now() - interval '1 minute' from generate_series(1, 3) n`);
+    const purge = await sh(c.project, "npx supabase-session-store purge", env);
+    assert.equal(purge.code, 0, purge.out);
+    assert.equal(JSON.parse(purge.out.slice(purge.out.indexOf("{"))).deleted, 3);
+    for (const line of `$ npx supabase-session-store purge\n${tail(purge.out, 8)}`.split("\n")) t.diagnostic(line);
+
+    // The cron job calls the schema's dispatch, which purges there.
+    const job = await pool.query("select command from cron.job where jobname = 'cleanup-expired-sessions'");
+    assert.deepEqual(job.rows, [{ command: `select ${SCHEMA}.dispatch_session_cleanup()` }]);
+    await pool.query(`insert into ${SCHEMA}.sessions (sid, data, expires_at) values ('expired-4', '{}', now() - interval '1 minute')`);
+    const dispatched = await pool.query(`select ${SCHEMA}.dispatch_session_cleanup() as outcome`);
+    assert.equal(dispatched.rows[0].outcome.deleted, 1);
+    assert.equal((await pool.query("select count(*)::int as n from public.sessions")).rows[0].n, 2);
+
+    // Supabase's linter finds nothing above INFO in the schema either.
+    const advisors = await sh(c.project, `npx supabase db advisors --db-url "$SUPABASE_DB_URL" --type all --level info -o json`, env);
+    assert.equal(advisors.code, 0, advisors.out);
+    const findings = JSON.parse(advisors.out.slice(advisors.out.indexOf("["), advisors.out.lastIndexOf("]") + 1) || "[]");
+    assert.deepEqual(findings.filter((f) => f.level !== "INFO").map((f) => `${f.name}: ${f.detail}`), []);
+  });
+});
