@@ -13,7 +13,7 @@ import { databaseChecks, type Row } from "./doctor-database.js";
 import { readExpectations } from "./doctor-expectations.js";
 import { functionChecks } from "./doctor-function.js";
 import { redactUrl, renderJson, renderText, scrub, secretsOf } from "./doctor-report.js";
-import { migrationsDir } from "./package-files.js";
+import { MIGRATIONS_DIR } from "./package-files.js";
 
 export interface DoctorIo {
   stdout(s: string): void;
@@ -98,7 +98,7 @@ async function loadPg(): Promise<new (config: object) => Client> {
 }
 
 async function diagnose(options: Options, say: (s: string) => void): Promise<number> {
-  const expected = readExpectations(migrationsDir());
+  const expected = readExpectations(MIGRATIONS_DIR);
   const Client = await loadPg();
   const client = new Client({
     connectionString: options.dbUrl,

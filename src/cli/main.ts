@@ -2,9 +2,10 @@
 // its arguments and the process's streams and environment to an exit code
 // (0 done, 1 failure, 2 usage error or cannot run). The key a command is given is
 // never printed.
-import { fileURLToPath } from "node:url";
+import { runDoctor } from "./doctor.js";
 import { type CliIo, EXIT_OK, EXIT_USAGE } from "./io.js";
 import { runMigrations } from "./migrations.js";
+import { MIGRATIONS_DIR } from "./package-files.js";
 import { runPurge } from "./purge.js";
 
 export type { CliIo } from "./io.js";
@@ -14,10 +15,12 @@ interface Command {
   run(argv: string[], io: CliIo): number | Promise<number>;
 }
 
-// This file is dist/esm/cli/main.js in the package; the migrations ship beside dist/.
-const MIGRATIONS_DIR = fileURLToPath(new URL("../../../supabase/migrations/", import.meta.url));
 
 const COMMANDS: Record<string, Command> = {
+  doctor: {
+    summary: "check a deployment (migrations, privileges, schedule, the function, housekeeping); read-only",
+    run: runDoctor,
+  },
   purge: {
     summary: "delete expired sessions now, through the cleanup-sessions Edge Function",
     run: runPurge,

@@ -18,7 +18,8 @@ const { DATABASE_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: KEY } = requireEnv("DAT
   "SUPABASE_SECRET_KEY");
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const launcher = path.join(here, "support/run-doctor.mjs");
+// The package's own command, as `npx supabase-session-store doctor` runs it.
+const bin = path.join(here, "../../bin/supabase-session-store.mjs");
 const migrationsDir = path.join(here, "../../supabase/migrations");
 const MIGRATIONS = fs.readdirSync(migrationsDir).filter((f) => /^\d+_.+\.sql$/.test(f)).sort();
 const WRONG_KEY = "sb_secret_doctor-test-wrong-key-0123456789";
@@ -39,7 +40,7 @@ function urlOf(database, base = DATABASE_URL) {
 /** Runs the doctor with only `env` (plus PATH); resolves with its exit code and output. */
 function doctor(args, env = {}) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [launcher, ...args], { env: { PATH: process.env.PATH, ...env } },
+    execFile(process.execPath, [bin, "doctor", ...args], { env: { PATH: process.env.PATH, ...env } },
       (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
   });
 }
