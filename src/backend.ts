@@ -1,7 +1,8 @@
-/** The SQL functions (migrations 20261128000100 and 20261128030000) the store calls, one per operation. */
+/** The SQL functions (migrations 20261128000100, 20261128030000 and 20261201120000) the store calls, one per operation. */
 export type SessionFunction =
   | "session_get" | "session_set_many" | "session_touch" | "session_destroy" | "session_destroy_user"
-  | "session_all" | "session_ids" | "session_count" | "session_clear";
+  | "session_all" | "session_ids" | "session_count" | "session_clear"
+  | "session_list_user" | "session_destroy_user_session";
 
 /**
  * Named arguments, in the SQL function's parameter order: the pg backend passes them

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { sessionHandle } from "./session-handle.js";
 
 /** An error returned by a supabase-js `.rpc()` call (PostgREST's error JSON), as a real Error. */
 export class RpcError extends Error {
@@ -21,15 +21,16 @@ export class RpcError extends Error {
 
 /**
  * A stored session that cannot be handed to express-session. The session id is a
- * bearer credential, so the error carries only a hash prefix of it, enough for an
- * operator to find the row: `where encode(sha256(sid::bytea), 'hex') like '<sidHash>%'`.
+ * bearer credential, so the error carries only a prefix of its handle (hex SHA-256),
+ * enough for an operator to find the row: `where public.session_handle(sid) like '<sidHash>%'`.
+ * Built from the id, or from the handle where only that is known (a user's session list).
  */
 export class CorruptSessionError extends Error {
   override readonly name = "CorruptSessionError";
   readonly sidHash: string;
 
-  constructor(sid: string, reason: string) {
-    const sidHash = createHash("sha256").update(sid).digest("hex").slice(0, 16);
+  constructor(sid: string | { handle: string }, reason: string) {
+    const sidHash = (typeof sid === "string" ? sessionHandle(sid) : sid.handle).slice(0, 16);
     super(`corrupt session row (sid sha256 ${sidHash}…): ${reason}; treated as no session`);
     this.sidHash = sidHash;
   }

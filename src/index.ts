@@ -9,5 +9,6 @@ export {
   type SupabaseSessionStoreOptions,
 } from "./store.js";
 export { CorruptSessionError, RpcError } from "./errors.js";
+export { LIST_PAGE_SIZE, type UserSession } from "./user-sessions.js";
 export type { Queryable } from "./pg-backend.js";
 export type { RpcClient, RpcResponse } from "./rpc-backend.js";

@@ -60,7 +60,7 @@ export function cookieExpiry(sess: unknown): Date | null {
  * `cookie` and revives `cookie.expires`, so anything else would throw inside the middleware.
  * Returns the data untouched (express-session revives what it revives, nothing more).
  */
-export function parseStoredSession(sid: string, raw: unknown): Record<string, unknown> {
+export function parseStoredSession(sid: string | { handle: string }, raw: unknown): Record<string, unknown> {
   let data = raw;
   if (typeof data === "string") {
     try {

@@ -9,6 +9,8 @@ import { ExpiryCache } from "./expiry-cache.js";
 import { PgBackend, type Queryable } from "./pg-backend.js";
 import { RpcBackend, type RpcClient } from "./rpc-backend.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
+import { sessionHandle as handleOf } from "./session-handle.js";
+import { LIST_PAGE_SIZE, byLastActive, handleText, toUserSession, type UserSession, userIdText } from "./user-sessions.js";
 
 /** Default `ttl`: one day, in seconds. */
 export const DEFAULT_TTL_SECONDS = 86_400;
@@ -252,6 +254,52 @@ export class SupabaseSessionStore extends session.Store {
     });
   }
 
+  /**
+   * The live sessions of a Passport user (`data.passport.user`), most recently active first,
+   * each named by its handle, never its id (corrupt ones are reported and left out). Pages
+   * through `session_list_user` (one round trip per 1000 sessions), so a user with more
+   * sessions than an API's row cap is listed in full.
+   */
+  listUserSessions(userId: string | number, callback?: Callback<UserSession[]>): Promise<UserSession[]> {
+    return this.#run(callback, async () => {
+      const user = userIdText(userId);
+      const sessions: UserSession[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const rows: Record<string, unknown>[] = await this.#call("rows", "session_list_user", { p_user: user, p_after: after, p_limit: LIST_PAGE_SIZE });
+        for (const row of rows) {
+          const data = this.#parse({ handle: String(row.handle) }, row.data);
+          if (data) sessions.push(toUserSession(row, data));
+        }
+        // Each row says whether more follow it: a page an API's row cap cut short ends on a
+        // row that says so, and the next page starts after it.
+        const last = rows.at(-1);
+        if (last?.has_more !== true) break;
+        after = String(last.handle);
+      }
+      return sessions.sort(byLastActive);
+    });
+  }
+
+  /** The handle `listUserSessions` names the session `sid` by: to mark the request's own session. */
+  sessionHandle(sid: string): string {
+    checkSid(sid);
+    return handleOf(sid);
+  }
+
+  /**
+   * Ends the session with handle `id` if it is one of the Passport user's, for good (as
+   * `destroy`); resolves with whether it ended one. The ownership check is in the same SQL
+   * statement: a handle of another user's session ends nothing.
+   */
+  destroyUserSession(userId: string | number, id: string, callback?: Callback<boolean>): Promise<boolean> {
+    return this.#run(callback, async () => {
+      const user = userIdText(userId);
+      const handle = handleText(id);
+      return (await this.#call("scalar", "session_destroy_user_session", { p_user: user, p_handle: handle })) === true;
+    });
+  }
+
   /** Every live session, by session id (corrupt ones are reported and left out). */
   override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> {
     return this.#run(callback, async () => {
@@ -324,7 +372,7 @@ export class SupabaseSessionStore extends session.Store {
     }
   }
 
-  #parse(sid: string, raw: unknown): SessionData | null {
+  #parse(sid: string | { handle: string }, raw: unknown): SessionData | null {
     try {
       return parseStoredSession(sid, raw) as unknown as SessionData;
     } catch (err) {

@@ -5,7 +5,7 @@
 // view and sequence. service_role is probed too, so a route that does not exist at
 // all cannot pass for a denied one.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { localKeys, signJwt } from "../../scripts/keys.mjs";
 import { quietPool } from "./support/backends.mjs";
@@ -14,6 +14,7 @@ import { requireEnv } from "./support/env.mjs";
 const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SERVICE_ROLE_KEY");
 const admin = quietPool({ connectionString: env.DATABASE_URL, max: 2 });
 const SECRET_SID = `privilege-probe-${randomBytes(6).toString("hex")}`;
+const SECRET_HANDLE = createHash("sha256").update(SECRET_SID).digest("hex");
 const now = Math.floor(Date.now() / 1000);
 const userJwt = signJwt({ role: "authenticated", sub: "00000000-0000-0000-0000-000000000001", aud: "authenticated", iat: now, exp: now + 600 }, localKeys().jwtSecret);
 
@@ -35,7 +36,9 @@ before(async () => {
            array(select format_type(t, null) from unnest(p.proargtypes) t) as arg_types
       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
      where n.nspname = 'public' order by 1`));
-  assert.ok(functions.some((f) => f.name === "session_get"), "the session functions were found");
+  for (const name of ["session_get", "session_handle", "session_list_user", "session_destroy_user_session"]) {
+    assert.ok(functions.some((f) => f.name === name), `the session function ${name} was found`);
+  }
 });
 
 after(async () => {
@@ -50,16 +53,26 @@ after(async () => {
   }
 });
 
-/** Plausible arguments: the probed session's id for text parameters, nulls elsewhere. */
+/**
+ * Plausible arguments: the probed session's user for a user id, its handle for a handle,
+ * its id for other text parameters, nulls elsewhere.
+ */
 function argumentsFor(fn) {
-  return Object.fromEntries(fn.arg_names.map((name, i) => [name, fn.arg_types[i] === "text" ? SECRET_SID : null]));
+  return Object.fromEntries(fn.arg_names.map((name, i) => [name, textArgument(name, fn.arg_types[i])]));
 }
 
-async function rpc(fn, headers) {
+function textArgument(name, type) {
+  if (type !== "text") return null;
+  if (name === "p_user") return "victim";
+  if (name === "p_handle") return SECRET_HANDLE;
+  return SECRET_SID;
+}
+
+async function rpc(fn, headers, args = argumentsFor(fn)) {
   const res = await fetch(`${env.SUPABASE_URL}/rest/v1/rpc/${fn.name}`, {
     method: "POST",
     headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(argumentsFor(fn)),
+    body: JSON.stringify(args),
   });
   const text = await res.text();
   return { status: res.status, text, body: text ? JSON.parse(text) : null };
@@ -68,9 +81,14 @@ async function rpc(fn, headers) {
 describe("over the RPC gateway", () => {
   test("service_role reaches the session functions (the probe is not vacuous)", async () => {
     const count = functions.find((f) => f.name === "session_count");
-    const res = await rpc(count, { apikey: env.SUPABASE_SERVICE_ROLE_KEY, authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}` });
+    const service = { apikey: env.SUPABASE_SERVICE_ROLE_KEY, authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}` };
+    const res = await rpc(count, service);
     assert.equal(res.status, 200, res.text);
     assert.ok(Number(res.body) >= 1);
+    const list = await rpc(functions.find((f) => f.name === "session_list_user"), service, { p_user: "victim" });
+    assert.equal(list.status, 200, list.text);
+    assert.deepEqual(list.body.map((row) => row.handle), [SECRET_HANDLE], "service_role lists the victim's session by handle");
+    assert.ok(!list.text.includes(SECRET_SID), "a listing never carries the session id");
   });
 
   for (const [caller, headers] of Object.entries(CALLERS)) {
@@ -83,7 +101,7 @@ describe("over the RPC gateway", () => {
           // A trigger function cannot be called at all (42804), whoever asks.
           (fn.is_trigger && res.status === 400 && res.body?.code === "42804");
         assert.ok(denied, `${caller} calling ${fn.signature}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
-        assert.ok(!res.text.includes(SECRET_SID) && !res.text.includes("victim"), "no session data in the answer");
+        assert.ok(![SECRET_SID, SECRET_HANDLE, "victim"].some((secret) => res.text.includes(secret)), "no session data in the answer");
         probes.gateway++;
       }
     });
@@ -140,7 +158,7 @@ describe("over SQL, as the API roles", () => {
         for (const fn of functions.filter((f) => f.kind === "f")) {
           const args = fn.arg_types.map((type, i) => `$${i + 1}::${type}`).join(", ");
           attempts.push([`select ${fn.is_trigger ? "" : "* from "}public.${fn.name}(${args})`,
-            fn.arg_types.map((type) => (type === "text" ? SECRET_SID : null))]);
+            fn.arg_types.map((type, i) => textArgument(fn.arg_names[i], type))]);
         }
         for (const [sql, params] of attempts) {
           await client.query("begin");

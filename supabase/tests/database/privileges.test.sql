@@ -1,7 +1,7 @@
 -- Sessions are bearer credentials: anon and authenticated reach nothing session
 -- related by any path; service_role can do what the store and the cleanup need.
 begin;
-select plan(53);
+select plan(62);
 
 insert into public.sessions (sid, data, expires_at)
 values ('priv-live', '{"cookie": {}, "passport": {"user": "u1"}}', now() + interval '1 hour');
@@ -49,7 +49,10 @@ insert into probes values
   ('execute session_all', $$select * from public.session_all()$$),
   ('execute session_ids', $$select * from public.session_ids()$$),
   ('execute session_count', $$select public.session_count()$$),
-  ('execute session_clear', $$select public.session_clear()$$);
+  ('execute session_clear', $$select public.session_clear()$$),
+  ('execute session_handle', $$select public.session_handle('priv-live')$$),
+  ('execute session_list_user', $$select * from public.session_list_user('u1')$$),
+  ('execute session_destroy_user_session', $$select public.session_destroy_user_session('u1', repeat('0', 64))$$);
 grant select on probes to anon, authenticated, service_role;
 
 set local role anon;
