@@ -108,7 +108,7 @@ export function accountPage({ user, sessions, csrfToken, notice, now = new Date(
   ${notice && html`<p class="notice" role="status">${notice}</p>`}
   <h2>Where you are signed in</h2>
   <p class="hint">${sessions.length === 1 ? "1 active session" : `${sessions.length} active sessions`}.
-    End any you do not recognise: that device is signed out on its next request.</p>
+    Ending one signs that device out on its next request.</p>
   <ul class="sessions">
     ${sessions.map((s) => sessionItem(s, { csrfToken, now }))}
   </ul>
