@@ -147,7 +147,10 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
       if (err) return callback(err);
       req.session.device = device;
       csrfToken(req.session);
-      callback();
+      // Saved before answering: express-session would save at the end of the response, but
+      // it sends a redirect's headers first, and the browser's next request could load the
+      // session as Passport saved it, without these, and write it back so.
+      req.session.save(callback);
     });
   };
 

@@ -184,6 +184,20 @@ describe("the example app in Chromium, JavaScript off", () => {
     await Promise.all([laptop, phone, tablet].map((page) => page.browserContext().close()));
   });
 
+  test("every sign-in keeps its device, although the browser follows the redirect before the response ends",
+    async () => {
+      // express-session sends a redirect's headers before its end-of-response save: the
+      // next page load must not find (and write back) the session without the device.
+      for (let i = 0; i < 6; i++) {
+        const userAgent = `${PHONE} run/${i}`;
+        const page = await device({ userAgent });
+        await signIn(page, BOB);
+        const { rows } = await db.query("select data from public.sessions where sid = $1", [await sidOf(page)]);
+        assert.equal(rows[0].data.device?.userAgent, userAgent, `sign-in ${i}: ${JSON.stringify(rows[0].data)}`);
+        await page.browserContext().close();
+      }
+    });
+
   test("markup from the client is shown as text: a user agent and a username full of tags", async () => {
     const hostile = `<img src=x onerror="document.title='owned'"><script>document.title='owned'</script>"'&`;
     const intruder = await device({ userAgent: hostile });
