@@ -25,7 +25,7 @@ export function userIdText(userId: unknown): string {
   if ((typeof userId === "string" && userId.length > 0) || (typeof userId === "number" && Number.isFinite(userId))) {
     return String(userId);
   }
-  throw new TypeError(`userId must be a non-empty string or a finite number, got ${describe(userId)}`);
+  throw new TypeError(`userId must be a non-empty string or a finite number, got ${kindOf(userId)}`);
 }
 
 const HANDLE = /^[0-9a-f]{64}$/i;
@@ -33,7 +33,7 @@ const HANDLE = /^[0-9a-f]{64}$/i;
 /** A session handle as the SQL expects it (64 lowercase hex digits). */
 export function handleText(handle: unknown): string {
   if (typeof handle === "string" && HANDLE.test(handle)) return handle.toLowerCase();
-  throw new TypeError(`session handle must be a string of 64 hex digits, got ${describe(handle)}`);
+  throw new TypeError(`session handle must be a string of 64 hex digits, got ${kindOf(handle)}`);
 }
 
 /** A `session_list_user` row as a UserSession, given its already-checked data. */
@@ -53,7 +53,7 @@ export function byLastActive(a: UserSession, b: UserSession): number {
 }
 
 // Names the kind of a bad value, never the value: it could be a session id pasted by mistake.
-function describe(value: unknown): string {
+function kindOf(value: unknown): string {
   if (value === "") return "an empty string";
   if (typeof value === "string") return `a string of ${value.length} characters`;
   if (typeof value === "number") return String(value);
