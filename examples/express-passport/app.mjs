@@ -134,7 +134,7 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
     res.status(401).json({ error: "not logged in" });
   };
   // An action's answer: JSON to the API, back to the start page (post/redirect/get) for a form.
-  const done = (req, res, body, notice) => {
+  const answer = (req, res, body, notice) => {
     if (isJsonRequest(req)) return res.json(body);
     res.redirect(303, notice ? `/?done=${notice}` : "/");
   };
@@ -184,7 +184,7 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
       }
       const device = { userAgent: (req.get("user-agent") ?? "").slice(0, MAX_USER_AGENT_LENGTH),
         signedInAt: new Date().toISOString() };
-      signIn(req, user, device, (loginErr) => (loginErr ? next(loginErr) : done(req, res, { user: publicUser(user) })));
+      signIn(req, user, device, (loginErr) => (loginErr ? next(loginErr) : answer(req, res, { user: publicUser(user) })));
     })(req, res, next);
   });
 
@@ -204,7 +204,7 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
       if (err) return refuse(req, res, 500, { error: "could not end the session", title: "Something went wrong",
         message: "The session could not be ended. Please try again." });
       res.clearCookie("sid", { path, httpOnly, secure, sameSite });
-      done(req, res, body);
+      answer(req, res, body);
     });
   };
 
@@ -227,7 +227,7 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
       // Anything but a handle names no session (the store would refuse it as bad input).
       const ended = HANDLE.test(req.params.id) && await store.destroyUserSession(req.user.id, req.params.id);
       if (isJsonRequest(req) && !ended) return res.status(404).json({ error: "no such session", ended });
-      done(req, res, { ended }, ended ? "session-ended" : "already-ended");
+      answer(req, res, { ended }, ended ? "session-ended" : "already-ended");
     } catch (err) {
       next(err);
     }
@@ -241,7 +241,7 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
       const { device } = req.session;
       const ended = await store.destroyUserSessions(req.user.id);
       signIn(req, req.user, device, (err) => (err ? next(err)
-        : done(req, res, { ended: Math.max(0, ended - 1) }, "others-ended")));
+        : answer(req, res, { ended: Math.max(0, ended - 1) }, "others-ended")));
     } catch (err) {
       next(err);
     }
