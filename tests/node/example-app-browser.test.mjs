@@ -146,6 +146,7 @@ describe("the example app in Chromium, JavaScript off", () => {
     assert.equal((await submit(page, 'form[action="/login"] button[type="submit"]')).status(), 200);
     assert.equal(await showsSignInForm(page), false, "the right password, on the same form, signs in");
     assert.notEqual(await sidOf(page), sid, "signing in gave a new session id");
+    assert.equal(await isLive(sid), false, "and ended the one held before (session fixation)");
     await page.browserContext().close();
   });
 
