@@ -112,10 +112,12 @@ function printReady(env, appUrl, envFile) {
   say("Next, in another terminal:");
   say(`  set -a; . ${envFile}; set +a       # SUPABASE_URL, SUPABASE_SECRET_KEY, ... for the lines below`);
   if (appUrl) {
+    say(`  open ${appUrl} in a browser                    # sign in, see and end your sessions`);
+    // The JSON API: a JSON content type is what exempts these from the pages' CSRF token.
     say(`  curl -c cookies.txt -H 'content-type: application/json' \\`);
     say(`       -d '{"username":"alice","password":"alice-demo-password"}' ${appUrl}/login`);
-    say(`  curl -b cookies.txt ${appUrl}/me`);
-    say(`  curl -b cookies.txt -X POST ${appUrl}/logout-all      # or /logout`);
+    say(`  curl -b cookies.txt ${appUrl}/me                # or /sessions`);
+    say(`  curl -b cookies.txt -H 'content-type: application/json' -X POST ${appUrl}/logout-all   # or /logout`);
   }
   say("  npm run purge                                  # delete expired sessions now, through the function");
   say('  curl -X POST -H "apikey: $SUPABASE_SECRET_KEY" $SUPABASE_URL/functions/v1/cleanup-sessions');

@@ -98,7 +98,7 @@ for (const backend of BACKENDS) {
       const jar = await login(a, ALICE);
       assert.equal(await whoAmI(b, jar), "alice");
       const old = jar.clone();
-      assert.equal((await request(b.url, "/logout", { method: "POST", jar })).status, 200);
+      assert.equal((await request(b.url, "/logout", { method: "POST", jar, body: {} })).status, 200);
       assert.equal(await whoAmI(a, old), 401);
       await Promise.all([a.stop(), b.stop()]);
     });
@@ -139,7 +139,7 @@ for (const backend of BACKENDS) {
         const app = await startExampleApp(backend.settings);
         const jar = await login(app, ALICE);
         const old = jar.clone();
-        const res = await request(app.url, "/logout", { method: "POST", jar });
+        const res = await request(app.url, "/logout", { method: "POST", jar, body: {} });
         assert.equal(res.status, 200);
         assert.equal(jar.get("sid"), undefined, "the cookie is cleared");
         assert.equal(await whoAmI(app, old), 401);
@@ -154,7 +154,7 @@ for (const backend of BACKENDS) {
       const laptop = await login(a, ALICE);
       const phone = await login(b, ALICE);
       const bob = await login(a, BOB);
-      const res = await request(b.url, "/logout-all", { method: "POST", jar: phone });
+      const res = await request(b.url, "/logout-all", { method: "POST", jar: phone, body: {} });
       assert.equal(res.status, 200, res.text);
       assert.ok(res.json.sessions >= 2, `ended both of alice's sessions (${res.json.sessions})`);
       assert.equal(await whoAmI(a, laptop), 401);
@@ -188,6 +188,79 @@ for (const backend of BACKENDS) {
       });
   });
 }
+
+/** A POST with a raw body and the jar's cookie; redirects are not followed. */
+async function post(app, path, jar, { type, body } = {}) {
+  const res = await fetch(new URL(path, app.url), {
+    method: "POST",
+    redirect: "manual",
+    headers: { ...(type && { "content-type": type }), ...(jar.header() && { cookie: jar.header() }) },
+    body,
+  });
+  jar.update(res);
+  return { status: res.status, location: res.headers.get("location"), text: await res.text() };
+}
+
+const FORM = "application/x-www-form-urlencoded";
+const formBody = (fields) => new URLSearchParams(fields).toString();
+
+/** The CSRF token in a page the jar's browser would be shown. */
+async function formToken(app, jar) {
+  const page = await request(app.url, "/", { jar, headers: { accept: "text/html" } });
+  const token = page.text.match(/name="_csrf" value="([^"]+)"/)?.[1];
+  assert.ok(token, `the page has a form token:\n${page.text}`);
+  return token;
+}
+
+describe("CSRF: forms need the session's token, the JSON API needs a JSON body", () => {
+  const pgBackend = { DATABASE_URL: env.DATABASE_URL };
+
+  test("the sign-in form: refused without the token, with a made-up one or another session's; accepted with its own",
+    async () => {
+      const app = await startExampleApp(pgBackend);
+      const visitor = new CookieJar();
+      const token = await formToken(app, visitor);
+      const other = await formToken(app, new CookieJar());
+      assert.notEqual(token, other, "every session has its own token");
+      for (const [what, fields] of [
+        ["no token", ALICE],
+        ["a made-up token", { ...ALICE, _csrf: "A".repeat(token.length) }],
+        ["another session's token", { ...ALICE, _csrf: other }],
+        ["the token twice, once wrong", new URLSearchParams([...Object.entries(ALICE), ["_csrf", token], ["_csrf", other]])],
+      ]) {
+        const res = await post(app, "/login", visitor, { type: FORM, body: formBody(fields) });
+        assert.equal(res.status, 403, `${what}: ${res.text}`);
+        assert.equal(await whoAmI(app, visitor), 401, `${what}: nobody is logged in`);
+      }
+      const ok = await post(app, "/login", visitor, { type: FORM, body: formBody({ ...ALICE, _csrf: token }) });
+      assert.equal(ok.status, 303, ok.text);
+      assert.equal(ok.location, "/");
+      assert.equal(await whoAmI(app, visitor), "alice");
+      assert.notEqual(await formToken(app, visitor), token, "the signed-in session has a new token");
+      await app.stop();
+    });
+
+  test("logout: a form, text/plain or body-less POST without the token is 403 and the session lives; JSON logs out",
+    async () => {
+      const app = await startExampleApp(pgBackend);
+      const jar = await login(app, ALICE);
+      for (const [what, init] of [
+        ["a form without the token", { type: FORM, body: "x=1" }],
+        ["multipart, as a form can send", { type: "multipart/form-data; boundary=b", body: "--b--\r\n" }],
+        ["text/plain, as a form can send", { type: "text/plain", body: "{}" }],
+        ["no body and no content type", {}],
+        ["JSON in disguise", { type: "text/plain; x=application/json", body: "{}" }],
+      ]) {
+        const res = await post(app, "/logout", jar, init);
+        assert.equal(res.status, 403, `${what}: ${res.text}`);
+      }
+      assert.equal(await whoAmI(app, jar), "alice", "none of them ended the session");
+      const json = await post(app, "/logout", jar, { type: "application/json; charset=utf-8", body: "{}" });
+      assert.equal(json.status, 200, json.text);
+      assert.equal(await whoAmI(app, jar), 401);
+      await app.stop();
+    });
+});
 
 describe("cookie and secret settings", () => {
   const pgBackend = { DATABASE_URL: env.DATABASE_URL };

@@ -2,8 +2,10 @@
 // its own ports (so the test stack is never disturbed), driven over HTTP, stopped
 // with Ctrl-C (SIGINT), started again on the same data, stopped with SIGTERM.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
+import os from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
@@ -100,6 +102,11 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
     assert.equal(fs.statSync(run.envFile).mode & 0o077, 0, "the keys file is private to its owner");
     const health = await request(run.appUrl, "/healthz");
     assert.equal(health.status, 200);
+    const page = await fetch(run.appUrl, { headers: { accept: "text/html" } });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type"), /text\/html/);
+    assert.match(await page.text(), /<form[^>]*action="\/login"[\s\S]*name="username"[\s\S]*name="password"/,
+      "the app's start page is the sign-in form");
   });
 
   test("log in over HTTP; the session is stored in the stack's database", async () => {
@@ -142,6 +149,28 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
     const me = await request(run.appUrl, "/me", { jar });
     assert.equal(me.status, 200, me.text);
     assert.equal(me.json.user.username, "alice");
+  });
+
+  test("the curl lines npm start prints work as printed: log in, /me, log out everywhere", async () => {
+    // Continuation lines joined, as the shell joins them.
+    const printed = run.proc.output().replace(/\\\n\s*/g, " ").match(/^ {2}curl .*$/gm);
+    assert.equal(printed?.length, 4, `four curl lines, three of them for the app:\n${run.proc.output()}`);
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), "npm-start-curl-"));
+    try {
+      const outputs = printed.filter((line) => line.includes(run.appUrl)).map((line) =>
+        execFileSync("bash", ["-c", line.replace(/#.*$/, "")], { cwd: folder, encoding: "utf8" }));
+      assert.equal(JSON.parse(outputs[0]).user.username, "alice", outputs[0]);
+      assert.equal(JSON.parse(outputs[1]).user.username, "alice", outputs[1]);
+      const ended = JSON.parse(outputs[2]);
+      assert.equal(ended.loggedOut, true, outputs[2]);
+      assert.ok(ended.sessions >= 2, `the curl session and the test's own: ${outputs[2]}`);
+    } finally {
+      fs.rmSync(folder, { recursive: true, force: true });
+    }
+    assert.equal((await request(run.appUrl, "/me", { jar })).status, 401, "log out everywhere ended the test's session too");
+  });
+
+  test("SIGTERM stops it like Ctrl-C", async () => {
     await stopAndCheckNothingLeft("SIGTERM");
   });
 });
