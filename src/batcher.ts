@@ -1,3 +1,5 @@
+import { nextTick } from "./real-timers.js";
+
 interface Waiter<R> {
   resolve(result: R | undefined): void;
   reject(err: unknown): void;
@@ -29,11 +31,16 @@ export interface BatcherOptions<A, R> {
 /**
  * Sends operations on sessions in batches without any timer: an operation goes out at
  * once when fewer than `maxInFlight` calls are in flight, and what arrives meanwhile waits
- * for the next call to free up, then goes out together in one round trip. A lone operation
+ * for a call to finish, then goes out together in one round trip. A lone operation
  * therefore never waits, and under load the requests that arrive during a round trip
- * share the next one (the client's per-query cost, not Postgres, is what bounds a Node
- * session store). Nothing here depends on the event loop's timers, so fake timers in a
- * test suite cannot stall it.
+ * share the next one (the client's per-query cost and, for durable writes, the WAL flush
+ * are then paid once per call). Nothing here depends on the event loop's timers, so fake
+ * timers in a test suite cannot stall it.
+ *
+ * When a call finishes, the next one leaves only after the callers it answered have had
+ * their turn (their callbacks on the next tick, then their promise continuations): under
+ * load those callers' next operations then join it, instead of the first of them taking
+ * the free slot alone and the rest waiting a whole round trip for the next.
  *
  * Two operations on one session id waiting together become one entry: the later argument
  * replaces the earlier (the later touch's expiry wins), and both receive its result. An
@@ -46,6 +53,8 @@ export class Batcher<A, R> {
   readonly #pending = new Map<string, Entry<A, R>>();
   readonly #inFlightSids = new Set<string>();
   #inFlight = 0;
+  /** A dispatch is scheduled after a call finished: arrivals wait for it. */
+  #deferred = false;
 
   constructor(options: BatcherOptions<A, R>) {
     if (!(options.maxInFlight >= 1) || !(options.maxBatch >= 1)) throw new RangeError("maxInFlight and maxBatch must be at least 1");
@@ -62,7 +71,7 @@ export class Batcher<A, R> {
       } else {
         this.#pending.set(sid, { arg, waiters: [{ resolve, reject }] });
       }
-      this.#dispatch();
+      if (!this.#deferred) this.#dispatch();
     });
   }
 
@@ -109,7 +118,6 @@ export class Batcher<A, R> {
     const { copy } = this.#options;
     call.then(
       (results) => {
-        this.#finish(batch);
         try {
           for (const [sid, { waiters }] of batch) {
             const result = results.get(sid);
@@ -119,10 +127,11 @@ export class Batcher<A, R> {
           // Settled waiters ignore this; the others must not hang.
           for (const { waiters } of batch.values()) for (const w of waiters) w.reject(err);
         }
+        this.#finish(batch);
       },
       (err: unknown) => {
-        this.#finish(batch);
         for (const { waiters } of batch.values()) for (const w of waiters) w.reject(err);
+        this.#finish(batch);
       },
     );
   }
@@ -130,6 +139,13 @@ export class Batcher<A, R> {
   #finish(batch: Map<string, Entry<A, R>>): void {
     this.#inFlight--;
     for (const sid of batch.keys()) this.#inFlightSids.delete(sid);
-    this.#dispatch();
+    if (this.#deferred) return;
+    this.#deferred = true;
+    // Callbacks this call settles run on the next tick; a tick queued from there runs after
+    // them, and a promise job queued from that one after the promise continuations they set off.
+    nextTick(() => nextTick(() => void Promise.resolve().then(() => {
+      this.#deferred = false;
+      this.#dispatch();
+    })));
   }
 }

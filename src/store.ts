@@ -7,7 +7,7 @@ import { Batcher } from "./batcher.js";
 import { ExpiryCache } from "./expiry-cache.js";
 import { PgBackend, type Queryable } from "./pg-backend.js";
 import { RpcBackend, type RpcClient } from "./rpc-backend.js";
-import { monotonicNow, realClearTimeout, realNextTick, realSetTimeout } from "./real-timers.js";
+import { clearRealTimeout, monotonicNow, nextTick, realTimeout } from "./real-timers.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
 
 /** Default `ttl`: one day, in seconds. */
@@ -352,7 +352,7 @@ export class SupabaseSessionStore extends session.Store {
   /** Stops the reconnect probe and ends the pool the store created (`connectionString`); idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    realClearTimeout(this.#probe);
+    clearRealTimeout(this.#probe);
     this.#probe = undefined;
     await this.#backend.close();
   }
@@ -366,8 +366,8 @@ export class SupabaseSessionStore extends session.Store {
     const result = work();
     if (typeof callback === "function") {
       result.then(
-        (value) => realNextTick(callback, null, value),
-        (err: unknown) => realNextTick(callback, err),
+        (value) => nextTick(callback, null, value),
+        (err: unknown) => nextTick(callback, err),
       );
     }
     return result;
@@ -421,7 +421,7 @@ export class SupabaseSessionStore extends session.Store {
   #noteSuccess(): void {
     if (this.#connected) return;
     this.#connected = true;
-    realClearTimeout(this.#probe);
+    clearRealTimeout(this.#probe);
     this.#probe = undefined;
     this.#probeDelay = PROBE_FIRST_DELAY_MS;
     this.emit("connect");
@@ -437,18 +437,18 @@ export class SupabaseSessionStore extends session.Store {
   /**
    * While disconnected, express-session stops calling the store, so nothing would ever
    * notice the database coming back: probe it with a cheap lookup, backing off, on an
-   * unref'd timer that never keeps the process alive.
+   * unref'd timer that never keeps the process alive (a real one: where only fake timers
+   * exist there is no probe, and the application's next call notices the database back).
    */
   #scheduleProbe(): void {
     if (this.#closed || this.#connected) return;
-    this.#probe = realSetTimeout(() => {
+    this.#probe = realTimeout(() => {
       this.#probe = undefined;
       this.#call("rows", "session_get_one", { p_sid: "-" }).catch(() => {
         this.#probeDelay = Math.min(this.#probeDelay * 2, PROBE_MAX_DELAY_MS);
         this.#scheduleProbe();
       });
     }, this.#probeDelay);
-    this.#probe.unref();
   }
 }
 
