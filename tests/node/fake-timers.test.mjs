@@ -111,6 +111,30 @@ describe("fake timers: the store itself needs no timer", () => {
     });
   }
 
+  test("a store imported while fake timers were already on (sinon defaults) still settles every call", async () => {
+    const client = new pg.Client({ connectionString: DATABASE_URL });
+    await client.connect();
+    const clock = FakeTimers.install();
+    let during;
+    try {
+      // A fresh module instance: it finds only fake timers at import time.
+      const { SupabaseSessionStore: Fresh } = await import(`../../dist/esm/index.js?imported-under-fakes=${Date.now()}`);
+      const store = new Fresh({ pool: client });
+      const sid = newSid();
+      const sess = { cookie: { expires: new Date(clock.Date.now() + 86_400_000 * 365 * 60) }, n: 1 };
+      during = await outcome(Promise.all([
+        store.set(sid, sess),
+        new Promise((resolve, reject) => store.get(sid, (err, got) => (err ? reject(err) : resolve(got)))),
+        store.touch(sid, sess),
+        store.get(newSid()),
+      ]));
+    } finally {
+      clock.uninstall();
+      await client.end();
+    }
+    assert.equal(during, "settled");
+  });
+
   test("the reconnect probe runs on the real timers: nothing of the store's is on the fake clock", async () => {
     const store = new SupabaseSessionStore({ connectionString: "postgresql://nobody@127.0.0.1:1/none", onError: () => {} });
     closers.push(() => store.close());
