@@ -33,11 +33,6 @@ export function nextTick<A extends unknown[]>(fn: (...args: A) => void, ...args:
   else void Promise.resolve().then(() => fn(...args));
 }
 
-/** Whether `nextTick` really defers to the next tick (not a promise job). */
-export function hasRealNextTick(): boolean {
-  return realNextTickFn() !== undefined;
-}
-
 /** A real, unref'd timer, or undefined when only fake ones exist (the caller then does without). */
 export function realTimeout(fn: () => void, ms: number): NodeJS.Timeout | undefined {
   const set = !isFake(globalThis.setTimeout) ? globalThis.setTimeout : !isFake(importedSetTimeout) ? importedSetTimeout : undefined;

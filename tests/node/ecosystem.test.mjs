@@ -46,7 +46,7 @@ describe("query results: node-postgres's { rows } and pg-promise's array", () =>
 
   test("any other shape fails with an error that says what query() must resolve with", async () => {
     for (const wrong of [{}, null, "rows", { rows: "no" }]) {
-      const store = new SupabaseSessionStore({ pool: { query: async () => wrong } });
+      const store = new SupabaseSessionStore({ pool: { query: () => Promise.resolve(wrong) } });
       await assert.rejects(store.get(newSid()), { name: "TypeError", message: /must resolve with \{ rows: \[\.\.\.\] \} \(node-postgres\) or an array/ });
     }
   });
