@@ -24,10 +24,10 @@ export const MAX_TOUCH_BATCH = 100;
 export const MAX_SET_BATCH = 100;
 /**
  * Most bytes of session JSON one `session_save` call carries: 256 KiB, a quarter of the
- * local API's request body limit (1 MiB, the size hosted Supabase's API gateway is known to
- * take without question), leaving room for the sids, expiries and JSON framing. A session
- * larger than this (up to `maxDataBytes`) still goes, alone; other requests' sessions
- * never make a batch fail.
+ * local gateway's request body limit (API_BODY_LIMIT, 1 MiB; hosted Supabase does not
+ * document its own), leaving room for the sids, expiries and JSON framing. Past a few
+ * dozen sessions a bigger call saves nothing more. A session larger than this (up to
+ * `maxDataBytes`) still goes, alone; other requests' sessions never make a batch fail.
  */
 export const MAX_SET_BATCH_BYTES = 256 * 1024;
 /**
