@@ -16,7 +16,7 @@ import * as db from "../scripts/db.mjs";
 import { TOUCH_CACHE_SIZE } from "../dist/esm/index.js";
 import { cleanupAtScale } from "./lib/cleanup.mjs";
 import { CLIENTS, CPS_TABLE_DDL } from "./lib/clients.mjs";
-import { closedLoop, sleep, summarize } from "./lib/measure.mjs";
+import { closedLoop, median, sleep, summarize } from "./lib/measure.mjs";
 import { pgbench } from "./lib/pgbench.mjs";
 import { machine, render } from "./lib/report.mjs";
 import { LIVE_SID_BASE, makeSession, newSid, randomLiveSid, refreshed, sessionJson } from "./lib/session.mjs";
@@ -33,7 +33,7 @@ const { values: flags } = parseArgs({
 
 const PROFILES = {
   full: { concurrencies: [1, 8, 32], rounds: 2, warmupMs: 600, windowMs: 1250, cleanupScale: 1, soakSeconds: 60 },
-  quick: { concurrencies: [8], rounds: 1, warmupMs: 300, windowMs: 700, cleanupScale: 0.02, soakSeconds: 5 },
+  quick: { concurrencies: [8], rounds: 2, warmupMs: 300, windowMs: 700, cleanupScale: 0.02, soakSeconds: 5 },
 };
 const profile = PROFILES[flags.quick ? "quick" : "full"];
 const soakSeconds = flags.soak === undefined ? profile.soakSeconds : Number(flags.soak);
@@ -96,14 +96,14 @@ const PROFILE_WORKLOADS = ["get", "touch", "set"];
 
 /**
  * The rows of one workload: pgbench and connect-pg-simple for reference, then our store
- * (supabase-js, a reference only, at C = 8 alone to keep the run bounded).
+ * (supabase-js through the local gateway, a reference only).
  */
-function runners(workload, api, concurrency) {
+function runners(workload, api) {
   const list = [];
   if (!workload.storesOnly) list.push("pgbench:cps", "connect-pg-simple");
   list.push("store-pg", "store-pg-unprepared");
   if (workload.writes) list.push("store-pg-relaxed");
-  if (api && concurrency === 8) list.push("store-supabase-js");
+  if (api) list.push("store-supabase-js");
   list.push("pgbench:store");
   return list;
 }
@@ -215,18 +215,22 @@ async function main() {
       await sleep(150);
       return { ...sample, written: (await rowsWritten(admin)) - before };
     };
-    // The clients of one workload and concurrency take turns, window by window, in a rotating
-    // order: a burst of load from elsewhere on the machine then hits them all alike.
+    // The clients of one workload and concurrency take turns, window by window, the order
+    // reversed every other round: a client measured early in one round is measured late in
+    // the next, and a burst of load from elsewhere on the machine hits them all alike. A row
+    // reports the median of its rounds' ops/s.
     const cell = async (ids, workload, concurrency) => {
       const samples = new Map(ids.map((id) => [id, []]));
       for (let round = 0; round < profile.rounds; round++) {
-        for (const id of [...ids.slice(round % ids.length), ...ids.slice(0, round % ids.length)]) {
+        for (const id of round % 2 ? [...ids].reverse() : ids) {
           samples.get(id).push(await once(id, workload, concurrency));
         }
       }
       return ids.map((id) => {
         const parts = samples.get(id);
         const summary = summarize(parts);
+        summary.roundOpsPerSec = parts.map((p) => summarize([p]).opsPerSec);
+        summary.opsPerSec = median(summary.roundOpsPerSec);
         const total = (key) => parts.reduce((n, p) => n + (p[key] ?? NaN), 0);
         const row = {
           workload: workload.id, concurrency, client: id, label: label(id), pgbench: CLIENTS[id]?.pgbench, ...summary,
@@ -244,7 +248,7 @@ async function main() {
     if (sections.includes("workloads")) {
       for (const workload of WORKLOADS) {
         for (const concurrency of profile.concurrencies) {
-          rows.push(...await cell(runners(workload, api, concurrency), workload, concurrency));
+          rows.push(...await cell(runners(workload, api), workload, concurrency));
         }
       }
       const profileC = profile.concurrencies.includes(8) ? 8 : profile.concurrencies[0];

@@ -1,6 +1,7 @@
-/** The SQL functions (migrations 20261128000100, 20261128030000 and 20261201120000) the store calls, one per operation. */
+/** The SQL functions (migrations 20261128000100, 20261201110000 and 20261201120000) the store calls, one per operation. */
 export type SessionFunction =
-  | "session_get" | "session_set_many" | "session_touch" | "session_destroy" | "session_destroy_user"
+  | "session_get" | "session_get_one" | "session_save" | "session_save_one" | "session_touch" | "session_touch_one"
+  | "session_destroy" | "session_destroy_user"
   | "session_all" | "session_ids" | "session_count" | "session_clear"
   | "session_list_user" | "session_destroy_user_session";
 
@@ -11,7 +12,7 @@ export type SessionFunction =
 export type Args = Record<string, unknown>;
 
 /**
- * A JSON argument serialised once, when the operation was issued (a batch goes out a turn
+ * A JSON argument serialised once, when the operation was issued (a batch may go out
  * later, and the caller may change its objects meanwhile): the pg backend sends the text,
  * supabase-js the value parsed back from it.
  */

@@ -1,6 +1,13 @@
+import { nextTick } from "./real-timers.js";
+
 interface Waiter<R> {
   resolve(result: R | undefined): void;
   reject(err: unknown): void;
+}
+
+interface Entry<A, R> {
+  arg: A;
+  waiters: Waiter<R>[];
 }
 
 export interface BatcherOptions<A, R> {
@@ -8,26 +15,49 @@ export interface BatcherOptions<A, R> {
   run(batch: Map<string, A>): Promise<Map<string, R>>;
   /** Most session ids one call carries. */
   maxBatch: number;
+  /** How many calls may be in flight at once; what arrives beyond that waits for one to finish. */
+  maxInFlight: number;
+  /**
+   * Most bytes one call carries, as `bytes` counts them. A call always takes at least one
+   * entry, so an entry larger than this still goes, alone.
+   */
+  maxBytes?: number;
+  /** The bytes an argument adds to a call (needed with maxBytes). */
+  bytes?(arg: A): number;
   /** Gives each waiter after the first on one session id its own copy of the result. */
   copy?(result: R): R;
 }
 
 /**
- * Sends the operations on sessions issued within one turn of the event loop in one round
- * trip: under load, the requests that arrive together share a single SQL call instead of
- * paying a query each (the client's per-query cost, not Postgres, is what bounds a Node
- * session store). A lone operation goes out on the next turn, alone.
+ * Sends operations on sessions in batches without any timer: an operation goes out at
+ * once when fewer than `maxInFlight` calls are in flight, and what arrives meanwhile waits
+ * for a call to finish, then goes out together in one round trip. A lone operation
+ * therefore never waits, and under load the requests that arrive during a round trip
+ * share the next one (the client's per-query cost and, for durable writes, the WAL flush
+ * are then paid once per call). Nothing here depends on the event loop's timers, so fake
+ * timers in a test suite cannot stall it.
  *
- * Two operations on one session id in one batch become one entry: the later argument
- * replaces the earlier (the later touch's expiry wins), and both receive its result.
- * A failing call fails every operation in it.
+ * When a call finishes, the next one leaves only after the callers it answered have had
+ * their turn (their callbacks on the next tick, then their promise continuations): under
+ * load those callers' next operations then join it, instead of the first of them taking
+ * the free slot alone and the rest waiting a whole round trip for the next.
+ *
+ * Two operations on one session id waiting together become one entry: the later argument
+ * replaces the earlier (the later touch's expiry wins), and both receive its result. An
+ * operation on a session id that a call in flight carries waits for that call, so the
+ * operations on one session reach the database in the order they were issued. A failing
+ * call fails every operation in it, and only those.
  */
 export class Batcher<A, R> {
   readonly #options: BatcherOptions<A, R>;
-  #pending = new Map<string, { arg: A; waiters: Waiter<R>[] }>();
-  #timer: NodeJS.Immediate | undefined;
+  readonly #pending = new Map<string, Entry<A, R>>();
+  readonly #inFlightSids = new Set<string>();
+  #inFlight = 0;
+  /** A dispatch is scheduled after a call finished: arrivals wait for it. */
+  #deferred = false;
 
   constructor(options: BatcherOptions<A, R>) {
+    if (!(options.maxInFlight >= 1) || !(options.maxBatch >= 1)) throw new RangeError("maxInFlight and maxBatch must be at least 1");
     this.#options = options;
   }
 
@@ -41,28 +71,81 @@ export class Batcher<A, R> {
       } else {
         this.#pending.set(sid, { arg, waiters: [{ resolve, reject }] });
       }
-      if (this.#pending.size >= this.#options.maxBatch) this.#flush();
-      else this.#timer ??= setImmediate(() => this.#flush());
+      if (!this.#deferred) this.#dispatch();
     });
   }
 
-  #flush(): void {
-    clearImmediate(this.#timer);
-    this.#timer = undefined;
-    const batch = this.#pending;
-    this.#pending = new Map();
+  /** Sends waiting entries while a call may start and one can be filled. */
+  #dispatch(): void {
+    while (this.#inFlight < this.#options.maxInFlight) {
+      const batch = this.#take();
+      if (batch.size === 0) return;
+      this.#send(batch);
+    }
+  }
+
+  /** Takes the oldest waiting entries (skipping session ids in flight) within the count and byte budgets. */
+  #take(): Map<string, Entry<A, R>> {
+    const { maxBatch, maxBytes, bytes } = this.#options;
+    const batch = new Map<string, Entry<A, R>>();
+    let size = 0;
+    for (const [sid, entry] of this.#pending) {
+      if (this.#inFlightSids.has(sid)) continue;
+      if (maxBytes !== undefined && bytes) {
+        const more = bytes(entry.arg);
+        if (batch.size > 0 && size + more > maxBytes) break;
+        size += more;
+      }
+      batch.set(sid, entry);
+      if (batch.size >= maxBatch) break;
+    }
+    for (const sid of batch.keys()) {
+      this.#pending.delete(sid);
+      this.#inFlightSids.add(sid);
+    }
+    return batch;
+  }
+
+  #send(batch: Map<string, Entry<A, R>>): void {
+    this.#inFlight++;
     const args = new Map([...batch].map(([sid, { arg }]) => [sid, arg]));
+    let call: Promise<Map<string, R>>;
+    try {
+      call = this.#options.run(args);
+    } catch (err) {
+      call = Promise.reject(err);
+    }
     const { copy } = this.#options;
-    this.#options.run(args).then(
+    call.then(
       (results) => {
-        for (const [sid, { waiters }] of batch) {
-          const result = results.get(sid);
-          waiters.forEach((w, i) => w.resolve(result !== undefined && i > 0 && copy ? copy(result) : result));
+        try {
+          for (const [sid, { waiters }] of batch) {
+            const result = results.get(sid);
+            waiters.forEach((w, i) => w.resolve(result !== undefined && i > 0 && copy ? copy(result) : result));
+          }
+        } catch (err) {
+          // Settled waiters ignore this; the others must not hang.
+          for (const { waiters } of batch.values()) for (const w of waiters) w.reject(err);
         }
+        this.#finish(batch);
       },
       (err: unknown) => {
         for (const { waiters } of batch.values()) for (const w of waiters) w.reject(err);
+        this.#finish(batch);
       },
     );
+  }
+
+  #finish(batch: Map<string, Entry<A, R>>): void {
+    this.#inFlight--;
+    for (const sid of batch.keys()) this.#inFlightSids.delete(sid);
+    if (this.#deferred) return;
+    this.#deferred = true;
+    // Callbacks this call settles run on the next tick; a tick queued from there runs after
+    // them, and a promise job queued from that one after the promise continuations they set off.
+    nextTick(() => nextTick(() => void Promise.resolve().then(() => {
+      this.#deferred = false;
+      this.#dispatch();
+    })));
   }
 }

@@ -2,12 +2,18 @@ import { createHash } from "node:crypto";
 import type { Args, Backend, SessionFunction } from "./backend.js";
 import { JsonArg } from "./backend.js";
 
-/** What the store needs of a `pg.Pool` (or `pg.Client`, or any compatible pool). */
+/**
+ * What the store needs of a `pg.Pool` (or `pg.Client`, or another client): `query` called
+ * as `query({ name, text, values })` (named prepared statements, the default) or
+ * `query(text, values)` (`preparedStatements: false`), with `$1`-style parameters sent
+ * as bind values, resolving with node-postgres's `{ rows }` or with the array of rows
+ * itself (pg-promise's `db.query`, and others).
+ */
 export interface Queryable {
   query(
     textOrConfig: string | { text: string; values?: unknown[]; name?: string },
     values?: unknown[],
-  ): Promise<{ rows: unknown[] }>;
+  ): Promise<{ rows: unknown[] } | unknown[]>;
 }
 
 interface OwnedPool extends Queryable {
@@ -65,7 +71,7 @@ export class PgBackend implements Backend {
       // Named: parsed and planned once per connection, then only bound and executed.
       ? await pool.query({ name, text, values })
       : await pool.query(text, values);
-    return result.rows;
+    return rowsOf(result);
   }
 
   /** The statement calling `fn`, built once per function (this is every request's path). */
@@ -80,6 +86,18 @@ export class PgBackend implements Backend {
     }
     return statement;
   }
+}
+
+/**
+ * The rows of a query result in either shape the common clients resolve with; anything
+ * else is refused with an error saying what came back (never read as "no rows").
+ */
+export function rowsOf(result: unknown): unknown[] {
+  if (Array.isArray(result)) return result;
+  const rows = (result as { rows?: unknown } | null)?.rows;
+  if (Array.isArray(rows)) return rows;
+  const got = result === null ? "null" : typeof result === "object" ? "an object without a rows array" : typeof result;
+  throw new TypeError(`pool.query() must resolve with { rows: [...] } (node-postgres) or an array of rows (pg-promise); it resolved with ${got}`);
 }
 
 // Postgres truncates statement names to this many bytes.

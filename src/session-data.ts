@@ -23,10 +23,17 @@ const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
 // JSON.stringify escapes exactly the lone surrogates as \udXXX; Postgres jsonb rejects them.
 const LONE_SURROGATE_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\ud[89a-f]/;
 
-/** The session as JSON text, or a TypeError/RangeError saying why it cannot be stored. */
-export function serializeSession(sess: unknown, maxBytes: number): string {
+/**
+ * The session as JSON text and its size in UTF-8 bytes, or a TypeError/RangeError saying
+ * why it cannot be stored. A session without `cookie` is stored (with the store's ttl, see
+ * cookieExpiry), as MemoryStore and the peer stores do; a `cookie` that is there must be
+ * an object, so that everything `set` accepts `get` returns (parseStoredSession).
+ */
+export function serializeSession(sess: unknown, maxBytes: number): { json: string; bytes: number } {
   if (!isObject(sess)) throw new TypeError("session data must be an object");
-  if (!isObject(sess.cookie)) throw new TypeError("session data must have a cookie object (express-session's)");
+  if (sess.cookie !== undefined && !isObject(sess.cookie)) {
+    throw new TypeError("session cookie must be an object (express-session's) when present");
+  }
   let json: string | undefined;
   try {
     json = JSON.stringify(sess);
@@ -42,10 +49,13 @@ export function serializeSession(sess: unknown, maxBytes: number): string {
   if (bytes > maxBytes) {
     throw new RangeError(`session data is ${bytes} bytes as JSON, over the limit of ${maxBytes} bytes (maxDataBytes)`);
   }
-  return json;
+  return { json, bytes };
 }
 
-/** The expiry express-session computed for the cookie, or null when the cookie has none (the store's ttl applies). */
+/**
+ * The expiry express-session computed for the cookie, or null when there is none (no
+ * `cookie`, or a cookie without `expires`): then the store's ttl applies.
+ */
 export function cookieExpiry(sess: unknown): Date | null {
   if (!isObject(sess)) throw new TypeError("session data must be an object");
   const expires = isObject(sess.cookie) ? sess.cookie.expires : undefined;
@@ -56,9 +66,10 @@ export function cookieExpiry(sess: unknown): Date | null {
 }
 
 /**
- * Checks a stored session before express-session sees it: its `createSession` dereferences
- * `cookie` and revives `cookie.expires`, so anything else would throw inside the middleware.
- * Returns the data untouched (express-session revives what it revives, nothing more).
+ * Checks a stored session before it is returned: a JSON object whose `cookie`, when
+ * present, is an object with a date string (or nothing) as `expires`, which is what
+ * express-session's `createSession` revives. A session stored without `cookie` comes back
+ * as it was stored (serializeSession accepts it). Returns the data untouched.
  */
 export function parseStoredSession(sid: string | { handle: string }, raw: unknown): Record<string, unknown> {
   let data = raw;
@@ -70,7 +81,8 @@ export function parseStoredSession(sid: string | { handle: string }, raw: unknow
     }
   }
   if (!isObject(data)) throw new CorruptSessionError(sid, "data is not a JSON object");
-  if (!isObject(data.cookie)) throw new CorruptSessionError(sid, "data.cookie is missing or not an object");
+  if (data.cookie === undefined) return data;
+  if (!isObject(data.cookie)) throw new CorruptSessionError(sid, "data.cookie is not an object");
   const expires = data.cookie.expires;
   if (expires !== undefined && expires !== null && (typeof expires !== "string" || Number.isNaN(Date.parse(expires)))) {
     throw new CorruptSessionError(sid, "data.cookie.expires is not a date string");

@@ -1,4 +1,3 @@
-import { performance } from "node:perf_hooks";
 import session from "express-session";
 import type { SessionData } from "express-session";
 import type { Args, Backend, SessionFunction } from "./backend.js";
@@ -8,6 +7,7 @@ import { Batcher } from "./batcher.js";
 import { ExpiryCache } from "./expiry-cache.js";
 import { PgBackend, type Queryable } from "./pg-backend.js";
 import { RpcBackend, type RpcClient } from "./rpc-backend.js";
+import { clearRealTimeout, monotonicNow, nextTick, realTimeout } from "./real-timers.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
 import { sessionHandle as handleOf } from "./session-handle.js";
 import { LIST_PAGE_SIZE, byLastActive, handleText, toUserSession, type UserSession, userIdText } from "./user-sessions.js";
@@ -22,8 +22,22 @@ export const TOUCH_CACHE_SIZE = 10_000;
 export const MAX_GET_BATCH = 100;
 /** Most session ids one `session_touch` call carries (concurrent touches share a call). */
 export const MAX_TOUCH_BATCH = 100;
-/** Most sessions one `session_set_many` call carries (concurrent saves share a call). */
+/** Most sessions one `session_save` call carries (concurrent saves share a call). */
 export const MAX_SET_BATCH = 100;
+/**
+ * Most bytes of session JSON one `session_save` call carries: 256 KiB, a quarter of the
+ * local gateway's request body limit (API_BODY_LIMIT, 1 MiB; hosted Supabase does not
+ * document its own), leaving room for the sids, expiries and JSON framing. Past a few
+ * dozen sessions a bigger call saves nothing more. A session larger than this (up to
+ * `maxDataBytes`) still goes, alone; other requests' sessions never make a batch fail.
+ */
+export const MAX_SET_BATCH_BYTES = 256 * 1024;
+/**
+ * How many calls of one kind (get, touch, save) may be in flight at once: an operation
+ * goes out at once while fewer are, and what arrives meanwhile shares the next call. More
+ * than one lets durable write batches overlap and so share the database's WAL flushes.
+ */
+export const MAX_IN_FLIGHT = 2;
 const PROBE_FIRST_DELAY_MS = 1_000;
 const PROBE_MAX_DELAY_MS = 30_000;
 // Postgres truncates identifiers longer than this; a truncated schema name would silently miss.
@@ -80,7 +94,9 @@ const KNOWN_OPTIONS = Object.keys({
 type Callback<T> = (err: unknown, value?: T) => void;
 type SessionRow = Record<string, unknown>;
 /** A save waiting for its batch: the session's JSON (serialised when `set` was called) and its cookie's expiry. */
-type PendingSave = { json: string; expiry: Date | null };
+type PendingSave = { json: string; bytes: number; expiry: Date | null };
+/** What session_save / session_save_one report for a session. */
+type SaveOutcome = "stored" | "expired" | "destroyed";
 
 /**
  * An express-session store on the Supabase sessions schema, through supabase-js (`client`) or
@@ -95,7 +111,7 @@ export class SupabaseSessionStore extends session.Store {
   readonly #backend: Backend;
   readonly #gets: Batcher<void, SessionRow>;
   readonly #touches: Batcher<Date | null, true>;
-  readonly #sets: Batcher<PendingSave, true>;
+  readonly #sets: Batcher<PendingSave, SaveOutcome>;
   readonly #cache: ExpiryCache | undefined;
   readonly #onError: ((err: Error) => void) | undefined;
   #connected = true;
@@ -147,16 +163,27 @@ export class SupabaseSessionStore extends session.Store {
     }
     this.#gets = new Batcher({
       run: async (batch) => {
-        const rows = await this.#call("rows", "session_get", { p_sids: [...batch.keys()] });
+        const sids = [...batch.keys()];
+        // One session (the common case at low load): the scalar-parameter function.
+        const rows = sids.length === 1
+          ? await this.#call("rows", "session_get_one", { p_sid: sids[0] })
+          : await this.#call("rows", "session_get", { p_sids: sids });
         return new Map(rows.map((row) => [String(row.sid), row]));
       },
       maxBatch: MAX_GET_BATCH,
+      maxInFlight: MAX_IN_FLIGHT,
       // Two concurrent requests for one session each get their own copy: express-session
       // mutates the object it is given, and one request's changes must not leak into the other.
       copy: structuredClone,
     });
-    this.#touches = new Batcher({ run: (batch) => this.#touchBatch(batch), maxBatch: MAX_TOUCH_BATCH });
-    this.#sets = new Batcher({ run: (batch) => this.#setBatch(batch), maxBatch: MAX_SET_BATCH });
+    this.#touches = new Batcher({ run: (batch) => this.#touchBatch(batch), maxBatch: MAX_TOUCH_BATCH, maxInFlight: MAX_IN_FLIGHT });
+    this.#sets = new Batcher({
+      run: (batch) => this.#setBatch(batch),
+      maxBatch: MAX_SET_BATCH,
+      maxInFlight: MAX_IN_FLIGHT,
+      maxBytes: MAX_SET_BATCH_BYTES,
+      bytes: (save) => save.bytes,
+    });
   }
 
   /** The live session, or null when it is missing, expired, destroyed or corrupt (corrupt: reported). */
@@ -176,37 +203,61 @@ export class SupabaseSessionStore extends session.Store {
 
   /**
    * Stores the session; an expiry already past deletes it instead; a destroyed session stays
-   * destroyed. Saves issued within one turn of the event loop share one round trip (and one
-   * commit).
+   * destroyed (the save succeeds, stores nothing, and the store emits `destroyedSave`).
+   * Saves that arrive while one is in flight share the next round trip (and one commit).
    */
   override set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return this.#run(callback, async () => {
       checkSid(sid);
-      const json = serializeSession(sess, this.maxDataBytes);
-      await this.#sets.add(sid, { json, expiry: cookieExpiry(sess) });
+      const { json, bytes } = serializeSession(sess, this.maxDataBytes);
+      const outcome = await this.#sets.add(sid, { json, bytes, expiry: cookieExpiry(sess) });
+      // No session id in the event: listeners tend to log what they get.
+      if (outcome === "destroyed") this.emit("destroyedSave");
     });
   }
 
-  /** One `session_set_many` call for a batch of saves; remembers the expiry of each one stored, forgets the rest. */
-  async #setBatch(batch: Map<string, PendingSave>): Promise<Map<string, true>> {
+  /**
+   * One `session_save` call for a batch of saves (`session_save_one` for a lone one);
+   * remembers the expiry of each one stored, forgets the rest.
+   */
+  async #setBatch(batch: Map<string, PendingSave>): Promise<Map<string, SaveOutcome>> {
+    const sentAt = monotonicNow();
     const saves = [...batch.values()];
-    const stored = await this.#write("session_set_many", {
-      p_sids: [...batch.keys()],
-      p_data: new JsonArg(`[${saves.map((s) => s.json).join(",")}]`),
-      p_expires_at: saves.map((s) => s.expiry?.toISOString() ?? null),
-      // Only needed for a cookie without expiry; null keeps a missing one an error.
-      p_ttl_seconds: saves.some((s) => s.expiry === null) ? this.ttl : null,
-      p_durable: !this.relaxedDurability,
-    }, (sid) => batch.get(sid)?.expiry);
-    for (const sid of batch.keys()) if (!stored.has(sid)) this.#cache?.delete(sid);
-    return stored;
+    const ttl = saves.some((s) => s.expiry === null) ? this.ttl : null;
+    let outcomes: Map<string, SaveOutcome>;
+    const [sid, save] = batch.entries().next().value as [string, PendingSave];
+    if (batch.size === 1) {
+      const outcome = await this.#call("scalar", "session_save_one", {
+        p_sid: sid,
+        p_data: new JsonArg(save.json),
+        p_expires_at: save.expiry?.toISOString() ?? null,
+        p_ttl_seconds: ttl,
+        p_durable: !this.relaxedDurability,
+      });
+      outcomes = new Map([[sid, outcome as SaveOutcome]]);
+    } else {
+      const rows = await this.#call("rows", "session_save", {
+        p_sids: [...batch.keys()],
+        p_data: new JsonArg(`[${saves.map((s) => s.json).join(",")}]`),
+        p_expires_at: saves.map((s) => s.expiry?.toISOString() ?? null),
+        // Only needed for a cookie without expiry; null keeps a missing one an error.
+        p_ttl_seconds: ttl,
+        p_durable: !this.relaxedDurability,
+      });
+      outcomes = new Map(rows.map((row) => [String(row.sid), row.outcome as SaveOutcome]));
+    }
+    for (const [sid, { expiry }] of batch) {
+      if (outcomes.get(sid) === "stored") this.#rememberWrite(sid, expiry, sentAt);
+      else this.#cache?.delete(sid);
+    }
+    return outcomes;
   }
 
   /**
    * Moves the session's expiry, never its data. With `touchAfter`, a touch that would move the
    * expiry the store last saw by less than that makes no round trip, and the database skips
-   * the write when the stored expiry is that close anyway. Touches issued within one turn of
-   * the event loop share one round trip.
+   * the write when the stored expiry is that close anyway. Touches that arrive while one is
+   * in flight share the next round trip.
    */
   override touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return this.#run(callback, async () => {
@@ -217,35 +268,47 @@ export class SupabaseSessionStore extends session.Store {
     });
   }
 
-  /** One `session_touch` call for a batch of touches (one expiry per session id); remembers what it wrote. */
-  #touchBatch(batch: Map<string, Date | null>): Promise<Map<string, true>> {
+  /**
+   * One `session_touch` call for a batch of touches (one expiry per session id), or
+   * `session_touch_one` for a lone one; remembers what it wrote.
+   */
+  async #touchBatch(batch: Map<string, Date | null>): Promise<Map<string, true>> {
+    const sentAt = monotonicNow();
     const expiries = [...batch.values()];
-    return this.#write("session_touch", {
-      p_sids: [...batch.keys()],
-      p_expires_at: expiries.map((expiry) => expiry?.toISOString() ?? null),
+    const common = {
       p_touch_after: this.touchAfter,
       // Only needed for a cookie without expiry; null keeps a missing one an error.
       p_ttl_seconds: expiries.includes(null) ? this.ttl : null,
       p_durable: !this.relaxedDurability,
-    }, (sid) => batch.get(sid));
+    };
+    let written: string[];
+    const [sid, expiry] = batch.entries().next().value as [string, Date | null];
+    if (batch.size === 1) {
+      const wrote = await this.#call("scalar", "session_touch_one", {
+        p_sid: sid, p_expires_at: expiry?.toISOString() ?? null, ...common,
+      });
+      written = wrote === true ? [sid] : [];
+    } else {
+      const rows: unknown[] = await this.#call("rows", "session_touch", {
+        p_sids: [...batch.keys()], p_expires_at: expiries.map((expiry) => expiry?.toISOString() ?? null), ...common,
+      });
+      written = rows.map(sidOf);
+    }
+    const result = new Map<string, true>();
+    for (const sid of written) {
+      if (!batch.has(sid)) continue;
+      result.set(sid, true);
+      this.#rememberWrite(sid, batch.get(sid) ?? null, sentAt);
+    }
+    return result;
   }
 
   /**
-   * Calls a batch write function, which returns the ids it wrote, and remembers the expiry
-   * each of those now has: the one sent (`expiryOf`), or for a cookie without expiry the
-   * time of sending (the database's `now() + ttl` was computed after it).
+   * Remembers the expiry a write gave the session: the one sent, or for a cookie without
+   * expiry the time of sending (the database's `now() + ttl` was computed after it).
    */
-  async #write(fn: SessionFunction, args: Args, expiryOf: (sid: string) => Date | null | undefined): Promise<Map<string, true>> {
-    const sentAt = performance.now();
-    const rows: unknown[] = await this.#call("rows", fn, args);
-    const written = new Map<string, true>();
-    for (const sid of rows.map(sidOf)) {
-      const expiry = expiryOf(sid);
-      if (expiry === undefined) continue;
-      written.set(sid, true);
-      this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
-    }
-    return written;
+  #rememberWrite(sid: string, expiry: Date | null, sentAt: number): void {
+    this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
   }
 
   /** Ends the session for good: a late `set` or `touch` from a concurrent request cannot bring it back. */
@@ -350,7 +413,7 @@ export class SupabaseSessionStore extends session.Store {
   /** Stops the reconnect probe and ends the pool the store created (`connectionString`); idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#probe);
+    clearRealTimeout(this.#probe);
     this.#probe = undefined;
     await this.#backend.close();
   }
@@ -364,8 +427,8 @@ export class SupabaseSessionStore extends session.Store {
     const result = work();
     if (typeof callback === "function") {
       result.then(
-        (value) => process.nextTick(callback, null, value),
-        (err: unknown) => process.nextTick(callback, err),
+        (value) => nextTick(callback, null, value),
+        (err: unknown) => nextTick(callback, err),
       );
     }
     return result;
@@ -399,7 +462,7 @@ export class SupabaseSessionStore extends session.Store {
     if (!seen) return false;
     const thresholdMs = this.touchAfter * 1000;
     if (expiry) return seen.expiresMs !== undefined && Math.abs(expiry.getTime() - seen.expiresMs) < thresholdMs;
-    return seen.ttlWrittenAt !== undefined && performance.now() - seen.ttlWrittenAt < thresholdMs;
+    return seen.ttlWrittenAt !== undefined && monotonicNow() - seen.ttlWrittenAt < thresholdMs;
   }
 
   #remember(sid: string, entry: { expiresMs?: number; ttlWrittenAt?: number }): void {
@@ -419,7 +482,7 @@ export class SupabaseSessionStore extends session.Store {
   #noteSuccess(): void {
     if (this.#connected) return;
     this.#connected = true;
-    clearTimeout(this.#probe);
+    clearRealTimeout(this.#probe);
     this.#probe = undefined;
     this.#probeDelay = PROBE_FIRST_DELAY_MS;
     this.emit("connect");
@@ -435,18 +498,18 @@ export class SupabaseSessionStore extends session.Store {
   /**
    * While disconnected, express-session stops calling the store, so nothing would ever
    * notice the database coming back: probe it with a cheap lookup, backing off, on an
-   * unref'd timer that never keeps the process alive.
+   * unref'd timer that never keeps the process alive (a real one: where only fake timers
+   * exist there is no probe, and the application's next call notices the database back).
    */
   #scheduleProbe(): void {
     if (this.#closed || this.#connected) return;
-    this.#probe = setTimeout(() => {
+    this.#probe = realTimeout(() => {
       this.#probe = undefined;
-      this.#call("rows", "session_get", { p_sids: ["-"] }).catch(() => {
+      this.#call("rows", "session_get_one", { p_sid: "-" }).catch(() => {
         this.#probeDelay = Math.min(this.#probeDelay * 2, PROBE_MAX_DELAY_MS);
         this.#scheduleProbe();
       });
     }, this.#probeDelay);
-    this.#probe.unref();
   }
 }
 

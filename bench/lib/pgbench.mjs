@@ -12,12 +12,14 @@ import { LIVE_SID_BASE, MAX_AGE_MS, NEW_SID_BASE, NEW_SID_SPAN } from "./session
 const LIVE = `\\set sid ${LIVE_SID_BASE} + random(1, :live)`;
 const NEW = `\\set sid ${NEW_SID_BASE} + random(1, ${NEW_SID_SPAN})`;
 
-// The store's statements (pg backend): select * from "<schema>".fn($1, ...) for rows,
-// select "<schema>".fn(...) as value for scalars; null arguments are sent as NULL.
+// The store's statements (pg backend) for a call carrying one session, which is what each
+// pgbench client (one operation at a time) would make the store send: select * from
+// "<schema>".fn($1, ...) for rows, select "<schema>".fn(...) as value for scalars; null
+// arguments are sent as NULL.
 const STORE = {
-  get: `select * from "public".session_get(array[:sid]);`,
-  touch: `select * from "public".session_touch(array[:sid], array[:expires]::timestamptz[], :touch_after, NULL);`,
-  set: `select * from "public".session_set_many(array[:sid], ('[' || :payload || ']')::jsonb, array[:expires]::timestamptz[], NULL);`,
+  get: `select * from "public".session_get_one(:sid);`,
+  touch: `select "public".session_touch_one(:sid, :expires, :touch_after, NULL, true) as value;`,
+  set: `select "public".session_save_one(:sid, :payload, :expires, NULL, true) as value;`,
 };
 
 // connect-pg-simple 10's statements, with its client-side clock as parameters.

@@ -163,7 +163,7 @@ for (const [name, make] of Object.entries(BACKENDS)) {
         ["NUL in a key", sessionFor(30, { ["k\0"]: 1 }), TypeError],
         ["a function as the data", () => {}, TypeError],
         ["an array as the data", [sessionFor(30)], TypeError],
-        ["no cookie", JSON.parse(`{"__proto__": {"cookie": {}}}`), TypeError],
+        ["a cookie that is not an object", JSON.parse(`{"cookie": [], "__proto__": {"cookie": {}}}`), TypeError],
         ["a throwing toJSON", sessionFor(30, { toJSON() { throw new Error("boom"); } }), TypeError],
         ["cookie.expires not a date", { cookie: { expires: "'; drop table x; --" } }, RangeError],
       ];
@@ -261,8 +261,8 @@ describe("hostile configuration", () => {
     const pool = quietPool({ connectionString: DATABASE_URL, max: 1 });
     try {
       await admin.query(`
-        create function "${schema}".session_get(p_sids text[]) returns table (sid text, data jsonb, expires_at timestamptz)
-          language sql as $$ select s, jsonb_build_object('cookie', '{}'::jsonb, 'sid', s), now() + interval '1 hour' from unnest(p_sids) s $$;
+        create function "${schema}".session_get_one(p_sid text) returns table (sid text, data jsonb, expires_at timestamptz)
+          language sql as $$ select p_sid, jsonb_build_object('cookie', '{}'::jsonb, 'sid', p_sid), now() + interval '1 hour' $$;
         create function "${schema}".session_count() returns bigint language sql as $$ select 7::bigint $$;`);
       const store = new SupabaseSessionStore({ pool, schema });
       for (let i = 0; i < 2; i++) {
