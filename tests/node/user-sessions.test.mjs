@@ -286,7 +286,7 @@ for (const [name, make] of Object.entries(backends)) {
       const corrupt = newSid();
       await seed(good, user);
       await admin.query("insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')",
-        [corrupt, { passport: { user } }]);
+        [corrupt, { passport: { user }, cookie: "not an object" }]);
       assert.deepEqual((await watched.listUserSessions(user)).map((s) => s.id), [sha256(good)]);
       assert.equal(reported.length, 1);
       assert.ok(reported[0] instanceof CorruptSessionError);
