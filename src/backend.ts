@@ -1,7 +1,7 @@
-/** The SQL functions (migrations 20261128000100 and 20261128030000) the store calls, one per operation. */
+/** The SQL functions (migrations 20261128000100, 20261128030000, 20261201100000) the store calls, one per round trip. */
 export type SessionFunction =
   | "session_get" | "session_set_many" | "session_touch" | "session_destroy" | "session_destroy_user"
-  | "session_all" | "session_ids" | "session_count" | "session_clear";
+  | "session_all_page" | "session_ids_page" | "session_count" | "session_clear_batch";
 
 /**
  * Named arguments, in the SQL function's parameter order: the pg backend passes them

@@ -1,7 +1,7 @@
 -- Sessions are bearer credentials: anon and authenticated reach nothing session
 -- related by any path; service_role can do what the store and the cleanup need.
 begin;
-select plan(53);
+select plan(62);
 
 insert into public.sessions (sid, data, expires_at)
 values ('priv-live', '{"cookie": {}, "passport": {"user": "u1"}}', now() + interval '1 hour');
@@ -49,7 +49,10 @@ insert into probes values
   ('execute session_all', $$select * from public.session_all()$$),
   ('execute session_ids', $$select * from public.session_ids()$$),
   ('execute session_count', $$select public.session_count()$$),
-  ('execute session_clear', $$select public.session_clear()$$);
+  ('execute session_clear', $$select public.session_clear()$$),
+  ('execute session_all_page', $$select * from public.session_all_page()$$),
+  ('execute session_ids_page', $$select * from public.session_ids_page()$$),
+  ('execute session_clear_batch', $$select * from public.session_clear_batch()$$);
 grant select on probes to anon, authenticated, service_role;
 
 set local role anon;
@@ -63,11 +66,12 @@ reset role;
 -- service_role can do everything the store and the cleanup need.
 set local role service_role;
 select lives_ok(sql, 'service_role can ' || label) from probes
- where label not in ('delete from the table', 'execute session_clear', 'update the table')
+ where label not in ('delete from the table', 'execute session_clear', 'execute session_clear_batch', 'update the table')
  order by label;
 select is((select count(*)::int from public.sessions where sid = 'priv-live'), 1, 'service_role sees rows despite RLS (bypassrls)');
 select lives_ok($$update public.sessions set data = '{"a": 1}' where sid = 'x'$$, 'service_role can update the table');
 select lives_ok($$select public.session_clear()$$, 'service_role can execute session_clear');
+select lives_ok($$select * from public.session_clear_batch()$$, 'service_role can execute session_clear_batch');
 select lives_ok($$delete from public.sessions where sid = 'x'$$, 'service_role can delete from the table');
 reset role;
 
