@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The local Supabase-compatible Postgres, without Docker: a private cluster built
 // from the system's PostgreSQL binaries, pg_cron preloaded, pgTAP available, the
-// roles and default privileges of a Supabase database, and the project's
-// migrations pushed by the real Supabase CLI.
+// roles, role settings and default privileges of a hosted Supabase database, and the
+// project's migrations pushed by the real Supabase CLI as `postgres`, who (as on
+// hosted Supabase) is not a superuser.
 //
-//   node scripts/db.mjs start|stop|status|url|push   (env: LOCAL_DB_DIR, LOCAL_DB_PORT)
+//   node scripts/db.mjs start|stop|status|url|push
+//   env: LOCAL_DB_DIR, LOCAL_DB_PORT, LOCAL_DB_DEFAULT_PRIVILEGES (hosted | legacy)
 //
 // `start` is idempotent: it reuses an existing cluster (and a running server) and
 // pushes only new migrations. It reports whether it started the server, so that a
@@ -20,17 +22,34 @@ export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 const isRoot = process.getuid?.() === 0;
 const PACKAGES = (v) => [`postgresql-${v}`, `postgresql-${v}-cron`, `postgresql-${v}-pgtap`, "libtap-parser-sourcehandler-pgtap-perl"];
 
+/** The bootstrap superuser: it makes the cluster look like Supabase's, and nothing else uses it. */
+export const ADMIN_ROLE = "supabase_admin";
+/**
+ * Default privileges on new objects in `public`: "hosted" grants nothing to the API roles, as
+ * every hosted project since 2026-10-30; "legacy" grants them everything, as projects did
+ * before, so that the database suites can prove the migrations' revokes too.
+ */
+export const PRIVILEGE_REGIMES = ["hosted", "legacy"];
+
 export function defaults(env = process.env) {
+  const privileges = env.LOCAL_DB_DEFAULT_PRIVILEGES || "hosted";
+  if (!PRIVILEGE_REGIMES.includes(privileges)) {
+    throw new Error(`LOCAL_DB_DEFAULT_PRIVILEGES must be one of ${PRIVILEGE_REGIMES.join(", ")}, got ${JSON.stringify(privileges)}`);
+  }
   return {
     // An empty variable means the default, as for `npm start`'s other settings.
     dir: path.resolve(root, env.LOCAL_DB_DIR || ".local/db"),
     port: Number(env.LOCAL_DB_PORT || 54322),
+    privileges,
   };
 }
 
-/** Connection string for the local cluster (the superuser `postgres`, as Supabase's local stack). */
-export function dbUrl({ port } = defaults(), { forCli = false } = {}) {
-  return `postgresql://postgres:postgres@127.0.0.1:${port}/postgres${forCli ? "?sslmode=disable" : ""}`;
+/**
+ * Connection string for the local cluster as `postgres`, the role migrations are pushed as
+ * and applications' direct connections use (not a superuser, as on hosted Supabase).
+ */
+export function dbUrl({ port } = defaults(), { forCli = false, user = "postgres" } = {}) {
+  return `postgresql://${user}:postgres@127.0.0.1:${port}/postgres${forCli ? "?sslmode=disable" : ""}`;
 }
 
 function log(msg) {
@@ -129,8 +148,10 @@ function initCluster(bin, base, port) {
   fs.mkdirSync(base, { recursive: true });
   if (isRoot) execFileSync("chown", ["-R", "postgres:postgres", base]);
   log(`initialising a cluster in ${pgdata}`);
+  // The bootstrap superuser is supabase_admin, as in Supabase's own image; `postgres` is
+  // made by the bootstrap below, without superuser.
   runAsOwner(path.join(bin, "initdb"), [
-    "-D", pgdata, "-U", "postgres", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+    "-D", pgdata, "-U", ADMIN_ROLE, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
   ]);
   // Loopback only, trust auth: a private development cluster, like `supabase start`'s
   // well-known password. pg_cron's jobs connect back over libpq as their owner.
@@ -150,31 +171,77 @@ log_line_prefix = '%m [%p] %u@%d '
   fs.appendFileSync(path.join(pgdata, "postgresql.conf"), conf);
 }
 
-/** Makes a plain cluster look like a Supabase database before any migration runs. */
-const BOOTSTRAP_SQL = `
+/**
+ * Makes a plain cluster look like a hosted Supabase database before any migration runs,
+ * following what Supabase's platform does (supabase/postgres: init-scripts
+ * 00000000000000-initial-schema.sql, then migrations 10000000000000_demote-postgres,
+ * 20220713082019_pg_cron-pg_net-temp-perms-fix, 20221028101028_set_authenticator_timeout,
+ * 20230201083204_grant_auth_roles_to_postgres, 20230306081037_grant_pg_monitor_to_postgres,
+ * 20230529180330_alter_api_roles_for_inherit, 20231020085357_revoke_writes_on_cron_job_from_postgres,
+ * 20231130133139_set_lock_timeout_to_authenticator_role, 20240606060239_grant_predefined_roles_to_postgres).
+ * Run by supabase_admin; idempotent.
+ *
+ * pg_cron and pgTAP are created here, by the superuser: on hosted Supabase `postgres` may
+ * `create extension` them only because supautils runs allow-listed extensions' scripts as
+ * superuser; supautils is not packaged here, so they are pre-installed and a migration's
+ * `create extension if not exists` finds them.
+ */
+function bootstrapSql(privileges) {
+  const apiRoles = "anon, authenticated, service_role";
+  const defaultPrivileges = ["tables", "functions", "sequences"].map((kind) => privileges === "legacy"
+    ? `alter default privileges for role postgres in schema public grant all on ${kind} to ${apiRoles};`
+    : `alter default privileges for role postgres in schema public revoke all on ${kind} from ${apiRoles};`).join("\n");
+  return `
 do $$
 begin
-  if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin noinherit; end if;
-  if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin noinherit; end if;
-  if not exists (select 1 from pg_roles where rolname = 'service_role') then create role service_role nologin noinherit bypassrls; end if;
+  if not exists (select 1 from pg_roles where rolname = 'postgres') then create role postgres login; end if;
+  if not exists (select 1 from pg_roles where rolname = 'anon') then create role anon nologin; end if;
+  if not exists (select 1 from pg_roles where rolname = 'authenticated') then create role authenticated nologin; end if;
+  if not exists (select 1 from pg_roles where rolname = 'service_role') then create role service_role nologin; end if;
   if not exists (select 1 from pg_roles where rolname = 'authenticator') then create role authenticator login noinherit; end if;
 end $$;
-grant anon, authenticated, service_role to authenticator;
-grant anon, authenticated, service_role to postgres;
+alter role postgres nosuperuser createdb createrole login replication bypassrls;
+alter role anon inherit nobypassrls;
+alter role authenticated inherit nobypassrls;
+alter role service_role inherit bypassrls;
+alter database postgres owner to postgres;
+grant all on database postgres to postgres;
+grant ${apiRoles} to authenticator;
+grant ${apiRoles} to postgres;
+grant pg_read_all_data, pg_signal_backend, pg_monitor to postgres;
 alter role anon set statement_timeout = '3s';
 alter role authenticated set statement_timeout = '8s';
+alter role authenticator set statement_timeout = '8s';
+alter role authenticator set lock_timeout = '8s';
 create schema if not exists extensions;
-grant usage on schema extensions to postgres, anon, authenticated, service_role;
+grant all on schema extensions to postgres;
+grant usage on schema extensions to ${apiRoles};
 alter database postgres set search_path = "$user", public, extensions;
-grant usage on schema public to postgres, anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on tables to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on functions to anon, authenticated, service_role;
-alter default privileges for role postgres in schema public grant all on sequences to anon, authenticated, service_role;
+grant usage on schema public to ${apiRoles};
+${defaultPrivileges}
 create extension if not exists pgtap with schema extensions;
+create extension if not exists pg_cron with schema pg_catalog;
+grant usage on schema cron to postgres with grant option;
+grant all on all functions in schema cron to postgres with grant option;
+grant all privileges on all tables in schema cron to postgres with grant option;
+revoke all on table cron.job from postgres;
+grant select on table cron.job to postgres with grant option;
 `;
+}
 
-function psql(sql, { port } = defaults()) {
-  return run("psql", [dbUrl({ port }), "-X", "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", sql]).stdout;
+function psql(sql, { port } = defaults(), user = "postgres") {
+  return run("psql", [dbUrl({ port }, { user }), "-X", "-v", "ON_ERROR_STOP=1", "-q", "-At", "-c", sql]).stdout;
+}
+
+/** Bootstraps as supabase_admin; a cluster made before it existed (with `postgres` a superuser) is refused. */
+function bootstrap(opts) {
+  try {
+    psql("select 1", opts, ADMIN_ROLE);
+  } catch {
+    throw new Error(`the cluster in ${cluster(opts).base} predates the hosted-like bootstrap (no ${ADMIN_ROLE} role); ` +
+      "stop it and delete that folder, then start again");
+  }
+  psql(bootstrapSql(opts.privileges ?? "hosted"), opts, ADMIN_ROLE);
 }
 
 export function push(opts = defaults()) {
@@ -200,7 +267,7 @@ export function start(opts = defaults()) {
     pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", `-p ${opts.port}`, "-l", path.join(base, "postgres.log")]);
     started = true;
   }
-  psql(BOOTSTRAP_SQL, opts);
+  bootstrap(opts);
   if (opts.migrate !== false) push(opts);
   return { started, url: dbUrl(opts), pgdata };
 }

@@ -16,6 +16,14 @@
 //   body is the single bind parameter, typed by the catalog via json_to_record, as
 //   PostgREST does. Results: scalar or composite -> its JSON value; setof / returns
 //   table -> JSON array; void -> 204 No Content (PostgREST >= 10).
+//   Max rows (`maxRows`, env API_MAX_ROWS, default 1000 as on a new hosted project, 0 = no
+//   cap): a set-returning function's result is cut to its first maxRows rows, silently,
+//   as PostgREST's db-max-rows does. PostgREST (src/library/PostgREST/Plan.hs:
+//   callReadPlan builds the RPC's read plan with readPlan, whose treeRestrictRange
+//   applies configDbMaxRows to every action but a table mutation; RangeQuery.restrictRange
+//   makes it `LIMIT maxRows` on `SELECT ... FROM fn(...)`, Query/Statements.hs mainCall)
+//   sends no error and no marker; a single-row (scalar or composite) result is not cut.
+//   Request body limit (`bodyLimit`, env API_BODY_LIMIT, default 1 MiB): larger -> 413.
 //   Accept: application/json, application/vnd.pgrst.array+json,
 //   application/vnd.pgrst.object+json (`.single()`: anything but one row is 406 PGRST116),
 //   the `nulls=stripped` parameter; other media types -> 406 PGRST107.
@@ -52,7 +60,10 @@ import { localKeys } from "./keys.mjs";
 const DEFAULT_EXPOSED_SCHEMAS = ["public"];
 const ANON_ROLE = "anon";
 const API_ROLES = new Set([ANON_ROLE, "authenticated", "service_role"]);
-const BODY_LIMIT = 1024 * 1024;
+/** Default request body limit: 1 MiB (hosted Supabase's own limit is not documented). */
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+/** Default max rows of a set-returning result: a new hosted project's "Max rows". */
+export const DEFAULT_MAX_ROWS = 1000;
 const JWT_CLOCK_SKEW_SECONDS = 30;
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
   "trailer", "transfer-encoding", "upgrade", "host"]);
@@ -294,7 +305,7 @@ function ambiguousFunction(schema, name, candidates) {
  * The query that calls `fn` with the given named arguments, passed as one JSON bind
  * parameter typed by the catalog, and returns its result as JSON text plus a row count.
  */
-function callQuery(fn, args, stripNulls) {
+function callQuery(fn, args, stripNulls, maxRows) {
   const ident = pg.escapeIdentifier;
   const inputs = fn.inputs.filter((input) => Object.hasOwn(args, input.name));
   const call = `${ident(fn.schema)}.${ident(fn.name)}(${
@@ -306,8 +317,10 @@ function callQuery(fn, args, stripNulls) {
     ? ["coalesce(pg_catalog.json_agg(_r), '[]')", "pg_catalog.count(*)::int"]
     : ["pg_catalog.to_json(_r)", "1"];
   const body = stripNulls ? `pg_catalog.json_strip_nulls(${json})` : json;
+  // db-max-rows: PostgREST's LIMIT on the rows the function returns, in the function's order.
+  const source = fn.returnsSet && maxRows > 0 ? `(select _r from ${from} limit ${maxRows}) as _s(_r)` : from;
   return {
-    text: `select ${fn.returnsVoid ? "null" : `(${body})::text`} as body, ${rows} as rows from ${from}`,
+    text: `select ${fn.returnsVoid ? "null" : `(${body})::text`} as body, ${rows} as rows from ${source}`,
     values: inputs.length ? [JSON.stringify(args)] : [],
   };
 }
@@ -328,11 +341,11 @@ function send(res, status, body, headers = {}) {
   }).end(text);
 }
 
-/** Reads the request body up to BODY_LIMIT; a larger one is drained and refused with 413. */
-function readBody(req) {
+/** Reads the request body up to `limit` bytes; a larger one is drained and refused with 413. */
+function readBody(req, limit) {
   return new Promise((resolve, reject) => {
-    const tooLarge = () => gatewayError(413, `Request body exceeds ${BODY_LIMIT} bytes`);
-    if (Number(req.headers["content-length"] ?? 0) > BODY_LIMIT) {
+    const tooLarge = () => gatewayError(413, `Request body exceeds ${limit} bytes`);
+    if (Number(req.headers["content-length"] ?? 0) > limit) {
       req.resume();
       reject(tooLarge());
       return;
@@ -341,9 +354,9 @@ function readBody(req) {
     let size = 0;
     req.on("data", (chunk) => {
       size += chunk.length;
-      if (size <= BODY_LIMIT) chunks.push(chunk);
+      if (size <= limit) chunks.push(chunk);
     });
-    req.on("end", () => (size > BODY_LIMIT ? reject(tooLarge()) : resolve(Buffer.concat(chunks).toString("utf8"))));
+    req.on("end", () => (size > limit ? reject(tooLarge()) : resolve(Buffer.concat(chunks).toString("utf8"))));
     req.on("error", reject);
   });
 }
@@ -373,7 +386,7 @@ function requestSchema(headers, method, exposed) {
   return profile;
 }
 
-async function requestArguments(req, url) {
+async function requestArguments(req, url, bodyLimit) {
   if (req.method !== "POST") {
     return Object.fromEntries(url.searchParams);
   }
@@ -381,7 +394,7 @@ async function requestArguments(req, url) {
   if (contentType !== undefined && !/^application\/json\s*(;|$)/i.test(contentType)) {
     throw pgrstError(415, "PGRST107", `None of these media types are available: ${contentType}`);
   }
-  const text = await readBody(req);
+  const text = await readBody(req, bodyLimit);
   if (text.trim() === "") return {};
   let args;
   try {
@@ -398,19 +411,27 @@ async function requestArguments(req, url) {
 
 // ---------------------------------------------------------------------------
 
+/** A non-negative integer setting from the environment, or its default when unset or empty. */
+export function limitFromEnv(env, name, fallback) {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  return value;
+}
+
 export async function startGateway({
-  databaseUrl,
-  port = 0,
-  host = "127.0.0.1",
-  keys = localKeys(),
-  functionsUrl,
-  exposedSchemas = DEFAULT_EXPOSED_SCHEMAS,
+  databaseUrl, port = 0, host = "127.0.0.1", keys = localKeys(), functionsUrl,
+  exposedSchemas = DEFAULT_EXPOSED_SCHEMAS, maxRows = DEFAULT_MAX_ROWS, bodyLimit = DEFAULT_BODY_LIMIT,
 }) {
   if (!databaseUrl) throw new Error("startGateway: databaseUrl is required");
   if (!Array.isArray(exposedSchemas) || exposedSchemas.length === 0) {
     throw new Error("startGateway: exposedSchemas must name at least one schema");
   }
-  // PostgREST logs in as `authenticator` and only ever switches to the API roles.
+  if (!Number.isSafeInteger(maxRows) || maxRows < 0) throw new RangeError("startGateway: maxRows must be an integer >= 0 (0: no cap)");
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) throw new RangeError("startGateway: bodyLimit must be a positive integer");
+  // PostgREST logs in as `authenticator` and only ever switches to the API roles; the
+  // login role's settings (statement_timeout 8 s) hold for service_role, which has none.
   const authenticatorUrl = new URL(databaseUrl);
   authenticatorUrl.username = "authenticator";
   authenticatorUrl.password = "";
@@ -493,7 +514,7 @@ export async function startGateway({
     const { role, claims } = authenticate(req.headers, keys);
     const inSchema = requestSchema(req.headers, req.method, exposedSchemas);
     const media = negotiate(req.headers.accept);
-    const args = await requestArguments(req, url);
+    const args = await requestArguments(req, url, bodyLimit);
     const argNames = Object.keys(args).sort();
     const { fn, roleSettings } = await resolveFunction(inSchema, name, argNames);
     const row = await inTransaction({
@@ -503,7 +524,7 @@ export async function startGateway({
       requestPath: `/rpc/${name}`,
       readOnly: req.method !== "POST",
       settings: roleSettings.get(role),
-    }, callQuery(fn, args, media.stripNulls));
+    }, callQuery(fn, args, media.stripNulls, maxRows));
     if (fn.returnsVoid) {
       send(res, 204);
       return;
@@ -586,13 +607,15 @@ export async function startGateway({
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const { DATABASE_URL, GATEWAY_PORT, FUNCTIONS_URL } = process.env;
   if (!DATABASE_URL) {
-    process.stderr.write("usage: DATABASE_URL=postgresql://... [GATEWAY_PORT=0] [FUNCTIONS_URL=http://...] node scripts/gateway.mjs\n");
+    process.stderr.write("usage: DATABASE_URL=postgresql://... [GATEWAY_PORT=0] [FUNCTIONS_URL=http://...] [API_MAX_ROWS=1000] [API_BODY_LIMIT=1048576] node scripts/gateway.mjs\n");
     process.exit(2);
   }
   const gateway = await startGateway({
     databaseUrl: DATABASE_URL,
     port: Number(GATEWAY_PORT ?? 0),
     functionsUrl: FUNCTIONS_URL || undefined,
+    maxRows: limitFromEnv(process.env, "API_MAX_ROWS", DEFAULT_MAX_ROWS),
+    bodyLimit: limitFromEnv(process.env, "API_BODY_LIMIT", DEFAULT_BODY_LIMIT),
   });
   process.stdout.write(`${gateway.url}\n`);
   for (const signal of ["SIGINT", "SIGTERM"]) {

@@ -4,7 +4,7 @@
 // (`/functions/v1`). Used by `npm start`, `npm test` and `npm run bench` alike.
 import net from "node:net";
 import * as db from "./db.mjs";
-import { startGateway } from "./gateway.mjs";
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ROWS, limitFromEnv, startGateway } from "./gateway.mjs";
 import { localKeys } from "./keys.mjs";
 import { startFunctions } from "./serve-functions.mjs";
 
@@ -23,10 +23,13 @@ export function freePort() {
 /**
  * Starts (or reuses) the database, then the gateway and the function server.
  * Returns the environment a client of the stack needs and a `stop()` that stops
- * only what this call started.
+ * only what this call started. Hosted Supabase's limits are on unless the environment
+ * (API_MAX_ROWS, API_BODY_LIMIT, LOCAL_DB_DEFAULT_PRIVILEGES) or the options say otherwise.
  */
-export async function startStack({ dir, dbPort, apiPort, functions = true } = {}) {
-  const dbOpts = { ...db.defaults(), ...(dir && { dir }), ...(dbPort && { port: dbPort }) };
+export async function startStack({ dir, dbPort, apiPort, functions = true, privileges, env = process.env } = {}) {
+  const dbOpts = { ...db.defaults(env), ...(dir && { dir }), ...(dbPort && { port: dbPort }), ...(privileges && { privileges }) };
+  const maxRows = limitFromEnv(env, "API_MAX_ROWS", DEFAULT_MAX_ROWS);
+  const bodyLimit = limitFromEnv(env, "API_BODY_LIMIT", DEFAULT_BODY_LIMIT);
   // What can fail before anything runs comes first: a failure later stops what was started.
   const keys = localKeys();
   const port = apiPort || (await freePort());
@@ -55,7 +58,7 @@ export async function startStack({ dir, dbPort, apiPort, functions = true } = {}
       stops.push(() => fn.close());
       functionsUrl = fn.url;
     }
-    const gateway = await startGateway({ databaseUrl: database.url, port, keys, functionsUrl });
+    const gateway = await startGateway({ databaseUrl: database.url, port, keys, functionsUrl, maxRows, bodyLimit });
     stops.push(() => gateway.close());
   } catch (err) {
     await stop();
@@ -73,6 +76,9 @@ export async function startStack({ dir, dbPort, apiPort, functions = true } = {}
       SUPABASE_SECRET_KEY: keys.secretKey,
       LOCAL_DB_DIR: dbOpts.dir,
       LOCAL_DB_PORT: String(dbOpts.port),
+      LOCAL_DB_DEFAULT_PRIVILEGES: dbOpts.privileges,
+      API_MAX_ROWS: String(maxRows),
+      API_BODY_LIMIT: String(bodyLimit),
     },
   };
 }

@@ -1,8 +1,8 @@
-/** The SQL functions (migrations 20261128000100, 20261201110000 and 20261201120000) the store calls, one per operation. */
+/** The SQL functions (migrations 20261128000100, 20261201100000, 20261201110000 and 20261201120000) the store calls, one per round trip. */
 export type SessionFunction =
   | "session_get" | "session_get_one" | "session_save" | "session_save_one" | "session_touch" | "session_touch_one"
   | "session_destroy" | "session_destroy_user"
-  | "session_all" | "session_ids" | "session_count" | "session_clear"
+  | "session_all_page" | "session_ids_page" | "session_count" | "session_clear_batch"
   | "session_list_user" | "session_destroy_user_session";
 
 /**

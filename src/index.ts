@@ -1,7 +1,9 @@
 export {
   SupabaseSessionStore,
   DEFAULT_MAX_DATA_BYTES,
+  CLEAR_BATCH_SIZE,
   DEFAULT_TTL_SECONDS,
+  LIST_PAGE_SIZE,
   MAX_GET_BATCH,
   MAX_IN_FLIGHT,
   MAX_SET_BATCH,
@@ -11,6 +13,6 @@ export {
   type SupabaseSessionStoreOptions,
 } from "./store.js";
 export { CorruptSessionError, RpcError } from "./errors.js";
-export { LIST_PAGE_SIZE, type UserSession } from "./user-sessions.js";
+export type { UserSession } from "./user-sessions.js";
 export type { Queryable } from "./pg-backend.js";
 export type { RpcClient, RpcResponse } from "./rpc-backend.js";

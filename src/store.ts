@@ -10,7 +10,7 @@ import { RpcBackend, type RpcClient } from "./rpc-backend.js";
 import { clearRealTimeout, monotonicNow, nextTick, realTimeout } from "./real-timers.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
 import { sessionHandle as handleOf } from "./session-handle.js";
-import { LIST_PAGE_SIZE, byLastActive, handleText, toUserSession, type UserSession, userIdText } from "./user-sessions.js";
+import { byLastActive, handleText, toUserSession, type UserSession, userIdText } from "./user-sessions.js";
 
 /** Default `ttl`: one day, in seconds. */
 export const DEFAULT_TTL_SECONDS = 86_400;
@@ -38,6 +38,14 @@ export const MAX_SET_BATCH_BYTES = 256 * 1024;
  * than one lets durable write batches overlap and so share the database's WAL flushes.
  */
 export const MAX_IN_FLIGHT = 2;
+/**
+ * Rows per page of `all()`, `ids()` and `listUserSessions()`: hosted Supabase's default max
+ * rows, so that the API never cuts a page; where a project's max rows is set lower, `all()`
+ * and `ids()` fail saying so, and `listUserSessions()` follows each page's `has_more`.
+ */
+export const LIST_PAGE_SIZE = 1000;
+/** Sessions one `session_clear_batch` call destroys: well within the API's 8 s statement timeout. */
+export const CLEAR_BATCH_SIZE = 5000;
 const PROBE_FIRST_DELAY_MS = 1_000;
 const PROBE_MAX_DELAY_MS = 30_000;
 // Postgres truncates identifiers longer than this; a truncated schema name would silently miss.
@@ -377,24 +385,52 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /** Every live session, by session id (corrupt ones are reported and left out). */
+/**
+   * Every live session, by session id (corrupt ones are reported and left out), read in pages
+   * of LIST_PAGE_SIZE in sid order (one round trip each), so that no row cap cuts the result.
+   * Not a snapshot: a session saved or destroyed meanwhile may or may not be in it.
+   */
   override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> {
     return this.#run(callback, async () => {
       const sessions: Record<string, SessionData> = {};
-      for (const row of await this.#call("rows", "session_all", {})) {
-        const sid = String(row.sid);
-        const data = this.#parse(sid, row.data);
-        if (data) sessions[sid] = data;
+      for await (const page of this.#pages("all", "session_all_page")) {
+        for (const row of page) {
+          const sid = String(row.sid);
+          const data = this.#parse(sid, row.data);
+          if (data) sessions[sid] = data;
+        }
       }
       return sessions;
     });
   }
 
-  /** The ids of every live session. */
+  /** The ids of every live session, in sid order, read in pages as `all()`. */
   ids(callback?: Callback<string[]>): Promise<string[]> {
     return this.#run(callback, async () => {
-      const rows: unknown[] = await this.#call("rows", "session_ids", {});
-      return rows.map(sidOf);
+      const ids: string[] = [];
+      for await (const page of this.#pages("ids", "session_ids_page")) ids.push(...page.map(sidOf));
+      return ids;
     });
+  }
+
+  /**
+   * The pages of a keyset-paged listing function, until a short page. Each row says how many
+   * rows its page has (page_rows): fewer rows than that means the API cut the page, which
+   * is an error, never a silently shorter listing.
+   */
+  async *#pages(op: string, fn: "session_all_page" | "session_ids_page"): AsyncGenerator<Record<string, unknown>[]> {
+    let after: string | null = null;
+    for (;;) {
+      const rows: Record<string, unknown>[] = await this.#call("rows", fn, { p_after: after, p_limit: LIST_PAGE_SIZE });
+      const pageRows = Number(rows[0]?.page_rows ?? 0);
+      if (rows.length < pageRows) {
+        throw new Error(`${op}(): the API returned ${rows.length} of a page's ${pageRows} rows: its max rows ` +
+          `(PostgREST db-max-rows, "Max rows" in Supabase's API settings) is below ${LIST_PAGE_SIZE}; raise it to at least ${LIST_PAGE_SIZE}`);
+      }
+      if (rows.length) yield rows;
+      if (rows.length < LIST_PAGE_SIZE) return;
+      after = sidOf(rows[rows.length - 1]);
+    }
   }
 
   /** How many live sessions there are. */
@@ -402,11 +438,23 @@ export class SupabaseSessionStore extends session.Store {
     return this.#run(callback, async () => Number(await this.#call("scalar", "session_count", {})));
   }
 
-  /** Destroys every session; resolves with how many live ones ended. */
+  /**
+   * Destroys every session, CLEAR_BATCH_SIZE at a time in sid order (one round trip each, so
+   * no call nears the API's statement timeout); resolves with how many live ones ended.
+   * Not one snapshot: a session saved behind the sweep while it runs survives.
+   */
   override clear(callback?: Callback<number>): Promise<number> {
     return this.#run(callback, async () => {
       this.#cache?.clear();
-      return Number(await this.#call("scalar", "session_clear", {}));
+      let ended = 0;
+      let after: string | null = null;
+      for (;;) {
+        const rows: Record<string, unknown>[] = await this.#call("rows", "session_clear_batch", { p_after: after, p_limit: CLEAR_BATCH_SIZE });
+        const batch = rows[0];
+        if (!batch || Number(batch.tombstoned) === 0) return ended;
+        ended += Number(batch.ended);
+        after = String(batch.last_sid);
+      }
     });
   }
 

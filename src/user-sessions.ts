@@ -1,9 +1,6 @@
 import type { SessionData } from "express-session";
 import { toEpochMs } from "./session-data.js";
 
-/** Most rows one `session_list_user` call returns (hosted Supabase's default API row cap). */
-export const LIST_PAGE_SIZE = 1000;
-
 /** One of a user's live sessions, as an account page lists it. */
 export interface UserSession {
   /** The session's handle: hex SHA-256 of its id. Not the id, and not usable as one. */

@@ -10,7 +10,7 @@ import { getLive } from "./workloads.mjs";
 const BATCH = 10_000;
 
 /** Replaces every session with `live` live ones and `expired` expired ones (each its own Passport user). */
-async function load(admin, { live, expired, payload }) {
+async function load(admin, checkpoint, { live, expired, payload }) {
   await admin.query("truncate public.sessions");
   await admin.query(
     `insert into public.sessions (sid, data, expires_at)
@@ -26,7 +26,7 @@ async function load(admin, { live, expired, payload }) {
     [payload, live, LIVE_SID_BASE.toString()],
   );
   await admin.query("vacuum analyze public.sessions");
-  await admin.query("checkpoint");
+  await checkpoint();
 }
 
 async function counts(admin) {
@@ -57,9 +57,9 @@ async function during(client, live, getters, purge) {
 
 /**
  * scale: 1 = 1,000,000 expired among 100,000 live. `client` is a store client (get),
- * `admin` a pg client for loading and purging.
+ * `admin` a pg client for loading and purging, `checkpoint()` runs a CHECKPOINT.
  */
-export async function cleanupAtScale({ admin, client, scale, payload, getters, warmupMs, windowMs }) {
+export async function cleanupAtScale({ admin, checkpoint, client, scale, payload, getters, warmupMs, windowMs }) {
   const live = Math.round(100_000 * scale);
   const expired = Math.round(1_000_000 * scale);
   const idleGet = async () => summarize([
@@ -68,7 +68,7 @@ export async function cleanupAtScale({ admin, client, scale, payload, getters, w
   const results = { live, expired, batch: BATCH, getters };
 
   let t = performance.now();
-  await load(admin, { live, expired, payload });
+  await load(admin, checkpoint, { live, expired, payload });
   results.loadSeconds = (performance.now() - t) / 1000;
   results.batchedIdle = await idleGet();
   results.batched = await during(client, live, getters, async () => {
@@ -82,7 +82,7 @@ export async function cleanupAtScale({ admin, client, scale, payload, getters, w
   results.batchedAfter = await counts(admin);
 
   t = performance.now();
-  await load(admin, { live, expired, payload });
+  await load(admin, checkpoint, { live, expired, payload });
   results.reloadSeconds = (performance.now() - t) / 1000;
   results.unbatchedIdle = await idleGet();
   results.unbatched = await during(client, live, getters, async () => {

@@ -139,6 +139,21 @@ function cleanupSection(c) {
   ].join("\n");
 }
 
+function limitsSection(l) {
+  return [
+    `${fmt(l.sessions)} sessions (90% live, 10% expired; ${fmt(l.users)} Passport users), loaded in ` +
+    `${l.loadSeconds.toFixed(0)} s. Each operation through the store's supabase-js backend (or supabase-js .rpc()) ` +
+    `on the local API with hosted limits: max rows 1000, service_role under authenticator's ` +
+    `${l.timeoutMs / 1000} s statement_timeout. "Slowest call" is the slowest single HTTP round trip: the one that ` +
+    `must stay within the timeout.`,
+    "",
+    "| operation | round trips | total ms | slowest call ms | slowest / 8 s | as expected | error |",
+    "|---|--:|--:|--:|--:|:-:|---|",
+    ...l.rows.map((r) => `| ${r.name} | ${fmt(r.roundTrips)} | ${fmt(r.ms)} | ${fmt(r.slowestMs)} | ` +
+      `${(r.slowestMs / l.timeoutMs * 100).toFixed(1)}% | ${mark(r.ok)} | ${r.error ?? ""} |`),
+  ].join("\n");
+}
+
 function memorySection(m) {
   const mb = (b) => `${(b / 2 ** 20).toFixed(1)} MB`;
   // A leak grows the second half of the run as much as the first; warm-up growth (heap
@@ -179,7 +194,7 @@ function profileSection(rows, profiled, workloads) {
   return out.join("\n");
 }
 
-export function render({ title, when, machine: m, settings, workloads, concurrencies, rows, profiled, cleanup, memory, notes }) {
+export function render({ title, when, machine: m, settings, workloads, concurrencies, rows, profiled, cleanup, limits, memory, notes }) {
   const parts = [
     `# ${title}`,
     "",
@@ -235,6 +250,7 @@ export function render({ title, when, machine: m, settings, workloads, concurren
     "600 ms by default); nothing is corrupted.", "", relaxedGain(rows, workloads, concurrencies), "");
   }
   if (cleanup) parts.push("## Cleanup at scale", "", cleanupSection(cleanup), "");
+  if (limits) parts.push("## Table-wide operations within the API's limits", "", limitsSection(limits), "");
   if (memory) parts.push("## Memory", "", memorySection(memory), "");
   return parts.join("\n");
 }

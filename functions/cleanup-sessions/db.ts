@@ -1,7 +1,6 @@
 // The database, as the function reaches it: SQL functions called through the
 // project's API with supabase-js, authenticated with a secret key (service_role).
 // A versioned npm: specifier, as Supabase deploys it, so the function needs no import map.
-// deno-lint-ignore no-import-prefix
 import { createClient } from "npm:@supabase/supabase-js@2";
 
 /** Calls one SQL function with named arguments and resolves with its result. */
@@ -19,6 +18,10 @@ export class DatabaseError extends Error {
   }
 }
 
+function unreachable(kind: string): string {
+  return `the project's API could not be reached (${kind})`;
+}
+
 /** Calls go to `schema` (PostgREST's Content-Profile), which the API must expose when it is not `public`. */
 export function connect(url: string, key: string, schema = "public"): Rpc {
   const client = createClient(url, key, {
@@ -30,13 +33,13 @@ export function connect(url: string, key: string, schema = "public"): Rpc {
     try {
       result = await client.rpc(fn, args);
     } catch (err) {
-      throw new DatabaseError(err instanceof Error ? err.message : String(err), undefined, true);
+      throw new DatabaseError(unreachable(err instanceof Error ? err.name : "Error"), undefined, true);
     }
     const { data, error, status } = result;
-    if (error) {
-      // supabase-js reports a network failure as status 0.
-      throw new DatabaseError(error.message, error.code || undefined, status === 0 || status === 503 || status === 504);
-    }
+    // supabase-js reports a network failure as status 0. Its message is the runtime's, and
+    // the edge runtime's Deno (2.1) puts the request URL in it: logged as a fixed text instead.
+    if (error && status === 0) throw new DatabaseError(unreachable("network error"), undefined, true);
+    if (error) throw new DatabaseError(error.message, error.code || undefined, status === 503 || status === 504);
     return data;
   };
 }

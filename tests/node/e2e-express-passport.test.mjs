@@ -3,10 +3,12 @@
 // through the local API (SUPABASE_URL) and pg (DATABASE_URL), over one database.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { execFileSync } from "node:child_process";
+import path from "node:path";
 import pg from "pg";
 import * as localDb from "../../scripts/db.mjs";
 import { requireEnv } from "./support/env.mjs";
-import { startExampleApp, startExampleAppExpectingFailure, stopAllApps } from "./support/example-app.mjs";
+import { EXPRESS_FLAGS, EXPRESS_MAJOR, startExampleApp, startExampleAppExpectingFailure, stopAllApps } from "./support/example-app.mjs";
 import { CookieJar, request, sessionIdOf } from "./support/http.mjs";
 import { sleep } from "./support/processes.mjs";
 
@@ -32,6 +34,13 @@ before(connect);
 after(async () => {
   await stopAllApps();
   await db.end();
+});
+
+test(`the example app resolves "express" to Express ${EXPRESS_MAJOR} (TEST_EXPRESS selects 4 or 5)`, () => {
+  const resolved = execFileSync(process.execPath, [...EXPRESS_FLAGS, "--input-type=module", "-e",
+    "const { createRequire } = await import('node:module'); const url = import.meta.resolve('express');" +
+    "console.log(createRequire(url)('./package.json').version)"], { cwd: path.join(localDb.root, "examples/express-passport"), encoding: "utf8" });
+  assert.equal(Number(resolved.trim().split(".")[0]), EXPRESS_MAJOR);
 });
 
 async function storedRow(jar) {

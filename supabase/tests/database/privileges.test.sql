@@ -52,7 +52,15 @@ insert into probes values
   ('execute session_clear', $$select public.session_clear()$$),
   ('execute session_handle', $$select public.session_handle('priv-live')$$),
   ('execute session_list_user', $$select * from public.session_list_user('u1')$$),
-  ('execute session_destroy_user_session', $$select public.session_destroy_user_session('u1', repeat('0', 64))$$);
+  ('execute session_destroy_user_session', $$select public.session_destroy_user_session('u1', repeat('0', 64))$$),
+  ('execute session_get_one', $$select * from public.session_get_one('priv-live')$$),
+  ('execute session_touch_one', $$select public.session_touch_one('priv-live', now() + interval '2 hours')$$),
+  ('execute session_save_one', $$select public.session_save_one('x-one', '{}', now() + interval '1 hour')$$),
+  ('execute session_save', $$select * from public.session_save(array['x-many'], '[{}]', array[now() + interval '1 hour'])$$),
+  ('select the live_sessions view', $$select * from public.live_sessions$$),
+  ('execute session_all_page', $$select * from public.session_all_page()$$),
+  ('execute session_ids_page', $$select * from public.session_ids_page()$$),
+  ('execute session_clear_batch', $$select * from public.session_clear_batch()$$);
 grant select on probes to anon, authenticated, service_role;
 
 set local role anon;
@@ -66,11 +74,12 @@ reset role;
 -- service_role can do everything the store and the cleanup need.
 set local role service_role;
 select lives_ok(sql, 'service_role can ' || label) from probes
- where label not in ('delete from the table', 'execute session_clear', 'update the table')
+ where label not in ('delete from the table', 'execute session_clear', 'execute session_clear_batch', 'update the table')
  order by label;
 select is((select count(*)::int from public.sessions where sid = 'priv-live'), 1, 'service_role sees rows despite RLS (bypassrls)');
 select lives_ok($$update public.sessions set data = '{"a": 1}' where sid = 'x'$$, 'service_role can update the table');
 select lives_ok($$select public.session_clear()$$, 'service_role can execute session_clear');
+select lives_ok($$select * from public.session_clear_batch()$$, 'service_role can execute session_clear_batch');
 select lives_ok($$delete from public.sessions where sid = 'x'$$, 'service_role can delete from the table');
 reset role;
 

@@ -79,7 +79,8 @@ $$, 'no function in public is SECURITY DEFINER');
 select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where n.nspname = 'public' and p.proname in ('cleanup_expired_sessions', 'sessions_set_updated_at',
               'session_get', 'session_set', 'session_set_many', 'session_touch', 'session_destroy', 'session_destroy_user',
-              'session_all', 'session_ids', 'session_count', 'session_clear', 'count_expired_sessions')), 13,
+              'session_all', 'session_ids', 'session_count', 'session_clear', 'count_expired_sessions',
+              'session_all_page', 'session_ids_page', 'session_clear_batch')), 16,
   'the schema and store functions all exist');
 select is_empty($$
   select p.proname

@@ -5,6 +5,14 @@ import { startProcess } from "./processes.mjs";
 
 const server = path.join(root, "examples/express-passport/server.mjs");
 
+/**
+ * The Express major the app runs on: 5 (the project's own), or 4 when TEST_EXPRESS=4 (the
+ * `express4` alias, through a resolution hook, so the app itself is unchanged).
+ */
+export const EXPRESS_MAJOR = process.env.TEST_EXPRESS === "4" ? 4 : 5;
+/** Node flags that make a process resolve "express" to the Express of EXPRESS_MAJOR. */
+export const EXPRESS_FLAGS = EXPRESS_MAJOR === 4 ? ["--import", path.join(root, "tests/node/support/express4.mjs")] : [];
+
 // The app picks its backend and settings from these; a test states each one it wants.
 const APP_SETTINGS = /^(SUPABASE_|DATABASE_URL$|SESSION_|NODE_ENV$|TRUST_PROXY$|PORT$|HOST$)/;
 
@@ -12,7 +20,7 @@ const launched = new Set();
 
 function launch(settings) {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !APP_SETTINGS.test(k)));
-  const proc = startProcess(process.execPath, [server], {
+  const proc = startProcess(process.execPath, [...EXPRESS_FLAGS, server], {
     cwd: root,
     env: { ...inherited, HOST: "127.0.0.1", PORT: "0", ...settings },
     ready: /listening on (http:\/\/\S+)/,
