@@ -2,22 +2,20 @@ import session from "express-session";
 import type { SessionData } from "express-session";
 import type { Args, Backend, SessionFunction } from "./backend.js";
 import { JsonArg } from "./backend.js";
-import { isConnectionError } from "./errors.js";
 import { Batcher } from "./batcher.js";
-import { ExpiryCache } from "./expiry-cache.js";
-import { PgBackend, type Queryable } from "./pg-backend.js";
-import { RpcBackend, type RpcClient } from "./rpc-backend.js";
-import { clearRealTimeout, monotonicNow, nextTick, realTimeout } from "./real-timers.js";
+import { ConnectionHealth } from "./connection-health.js";
+import { PgBackend } from "./pg-backend.js";
+import { RpcBackend } from "./rpc-backend.js";
+import { monotonicNow, nextTick } from "./real-timers.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
 import { sessionHandle as handleOf } from "./session-handle.js";
+import { type BackendChoice, parseStoreOptions, type SupabaseSessionStoreOptions } from "./store-options.js";
+import { TouchPolicy } from "./touch-policy.js";
 import { byLastActive, handleText, toUserSession, type UserSession, userIdText } from "./user-sessions.js";
 
-/** Default `ttl`: one day, in seconds. */
-export const DEFAULT_TTL_SECONDS = 86_400;
-/** Default `maxDataBytes`: 64 KiB of JSON per session. */
-export const DEFAULT_MAX_DATA_BYTES = 64 * 1024;
-/** How many sessions' expiries the store remembers for `touchAfter` (least recently used dropped first). */
-export const TOUCH_CACHE_SIZE = 10_000;
+export { DEFAULT_MAX_DATA_BYTES, DEFAULT_TTL_SECONDS, type SupabaseSessionStoreOptions } from "./store-options.js";
+export { TOUCH_CACHE_SIZE } from "./touch-policy.js";
+
 /** Most session ids one `session_get` call carries (concurrent gets share a call). */
 export const MAX_GET_BATCH = 100;
 /** Most session ids one `session_touch` call carries (concurrent touches share a call). */
@@ -46,59 +44,6 @@ export const MAX_IN_FLIGHT = 2;
 export const LIST_PAGE_SIZE = 1000;
 /** Sessions one `session_clear_batch` call destroys: well within the API's 8 s statement timeout. */
 export const CLEAR_BATCH_SIZE = 5000;
-const PROBE_FIRST_DELAY_MS = 1_000;
-const PROBE_MAX_DELAY_MS = 30_000;
-// Postgres truncates identifiers longer than this; a truncated schema name would silently miss.
-const MAX_IDENTIFIER_BYTES = 63;
-
-type Backends =
-  | { client: RpcClient; pool?: never; connectionString?: never }
-  | { pool: Queryable; client?: never; connectionString?: never }
-  | { connectionString: string; client?: never; pool?: never };
-
-export type SupabaseSessionStoreOptions = Backends & {
-  /** Lifetime in seconds of a session whose cookie has no expiry (no `maxAge`). Default 86400 (one day). */
-  ttl?: number;
-  /**
-   * Seconds: a touch writes only when it moves the stored expiry by at least this much. Default 0
-   * (every touch writes). Keep it well below the cookie's maxAge (or ttl): a skipped touch leaves
-   * the session up to this much shorter-lived.
-   */
-  touchAfter?: number;
-  /** Never touch: the expiry moves only when the session is saved. Default false. */
-  disableTouch?: boolean;
-  /** Schema holding the session functions (quoted as an identifier). Default "public". */
-  schema?: string;
-  /**
-   * Called with operational errors no callback receives: a corrupt stored session, a pool's idle
-   * connection failing. Default: the `error` event if it has listeners, else `process.emitWarning`.
-   */
-  onError?: (err: Error) => void;
-  /** Largest session accepted, in bytes of JSON. Default 65536 (64 KiB). */
-  maxDataBytes?: number;
-  /**
-   * Commit session writes (`set`, `touch`) asynchronously: `synchronous_commit = off` for the
-   * store's own write transactions only. Roughly doubles write throughput; a database crash
-   * can lose the last fraction of a second of session writes (users would see an older session
-   * or be logged out), never corrupt anything. `destroy` (logout) always stays durable.
-   * Default false.
-   */
-  relaxedDurability?: boolean;
-  /**
-   * pg backends only: use named prepared statements (parsed once per connection). Default true;
-   * set false behind Supavisor in transaction mode or PgBouncer.
-   */
-  preparedStatements?: boolean;
-};
-
-// Every option name, so that a misspelt or foreign one (connect-pg-simple's `tableName`)
-// is an error in JavaScript too rather than silently ignored. Typed so that a new option
-// cannot be added to the options type without being listed here.
-const KNOWN_OPTIONS = Object.keys({
-  client: 0, pool: 0, connectionString: 0, ttl: 0, touchAfter: 0, disableTouch: 0, schema: 0, onError: 0,
-  maxDataBytes: 0, relaxedDurability: 0, preparedStatements: 0,
-} satisfies Record<keyof SupabaseSessionStoreOptions, 0>);
-
 type Callback<T> = (err: unknown, value?: T) => void;
 type SessionRow = Record<string, unknown>;
 /** A save waiting for its batch: the session's JSON (serialised when `set` was called) and its cookie's expiry. */
@@ -120,55 +65,26 @@ export class SupabaseSessionStore extends session.Store {
   readonly #gets: Batcher<void, SessionRow>;
   readonly #touches: Batcher<Date | null, true>;
   readonly #sets: Batcher<PendingSave, SaveOutcome>;
-  readonly #cache: ExpiryCache | undefined;
+  readonly #touchPolicy: TouchPolicy;
+  readonly #health: ConnectionHealth;
   readonly #onError: ((err: Error) => void) | undefined;
-  #connected = true;
   #closed = false;
-  #probe: NodeJS.Timeout | undefined;
-  #probeDelay = PROBE_FIRST_DELAY_MS;
 
   constructor(options: SupabaseSessionStoreOptions) {
     super();
-    if (!options || typeof options !== "object") throw new TypeError("SupabaseSessionStore needs an options object");
-    const unknown = Object.keys(options).filter((k) => !KNOWN_OPTIONS.includes(k));
-    if (unknown.length) {
-      throw new TypeError(`SupabaseSessionStore: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; ` +
-        `known options: ${KNOWN_OPTIONS.join(", ")}`);
-    }
-    const given = (["client", "pool", "connectionString"] as const).filter((k) => options[k] !== undefined);
-    if (given.length !== 1) {
-      throw new TypeError(`SupabaseSessionStore needs exactly one of client, pool, connectionString; got ${given.join(", ") || "none"}`);
-    }
-    this.ttl = positive("ttl", options.ttl ?? DEFAULT_TTL_SECONDS);
-    this.touchAfter = options.touchAfter ?? 0;
-    if (!Number.isFinite(this.touchAfter) || this.touchAfter < 0) throw new RangeError("touchAfter must be a number of seconds >= 0");
-    this.maxDataBytes = options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES;
-    if (!Number.isSafeInteger(this.maxDataBytes) || this.maxDataBytes < 1) throw new RangeError("maxDataBytes must be a positive integer");
-    this.disableTouch = options.disableTouch ?? false;
-    this.relaxedDurability = options.relaxedDurability ?? false;
-    this.#onError = options.onError;
-    this.#cache = this.touchAfter > 0 ? new ExpiryCache(TOUCH_CACHE_SIZE) : undefined;
-
-    const schema = options.schema ?? "public";
-    if (typeof schema !== "string" || schema.length === 0 || Buffer.byteLength(schema) > MAX_IDENTIFIER_BYTES) {
-      throw new TypeError(`schema must be a non-empty identifier of at most ${MAX_IDENTIFIER_BYTES} bytes`);
-    }
-    const prepared = options.preparedStatements ?? true;
-    if (options.client !== undefined) {
-      this.#backend = new RpcBackend(options.client, schema);
-    } else if (options.pool !== undefined) {
-      if (typeof options.pool?.query !== "function") throw new TypeError("pool must have a query() method");
-      this.#backend = new PgBackend({ pool: options.pool }, schema, prepared);
-    } else {
-      if (typeof options.connectionString !== "string" || !options.connectionString) {
-        throw new TypeError("connectionString must be a non-empty string");
-      }
-      const onIdleError = (err: Error) => {
-        this.#noteFailure(err);
-        this.#report(err);
-      };
-      this.#backend = new PgBackend({ connectionString: options.connectionString, onIdleError }, schema, prepared);
-    }
+    const settings = parseStoreOptions(options);
+    this.ttl = settings.ttl;
+    this.touchAfter = settings.touchAfter;
+    this.maxDataBytes = settings.maxDataBytes;
+    this.disableTouch = settings.disableTouch;
+    this.relaxedDurability = settings.relaxedDurability;
+    this.#onError = settings.onError;
+    this.#touchPolicy = new TouchPolicy(this.touchAfter);
+    this.#health = new ConnectionHealth({
+      emit: (event) => this.emit(event),
+      probe: () => this.#call("rows", "session_get_one", { p_sid: "-" }),
+    });
+    this.#backend = this.#open(settings.backend, settings.schema, settings.preparedStatements);
     this.#gets = new Batcher({
       run: async (batch) => {
         const sids = [...batch.keys()];
@@ -194,17 +110,27 @@ export class SupabaseSessionStore extends session.Store {
     });
   }
 
+  #open(choice: BackendChoice, schema: string, prepared: boolean): Backend {
+    if (choice.kind === "client") return new RpcBackend(choice.client, schema);
+    if (choice.kind === "pool") return new PgBackend({ pool: choice.pool }, schema, prepared);
+    const onIdleError = (err: Error) => {
+      this.#health.noteFailure(err);
+      this.#report(err);
+    };
+    return new PgBackend({ connectionString: choice.connectionString, onIdleError }, schema, prepared);
+  }
+
   /** The live session, or null when it is missing, expired, destroyed or corrupt (corrupt: reported). */
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
     return this.#run(callback, async () => {
       checkSid(sid);
       const row = await this.#gets.add(sid, undefined);
       if (!row) {
-        this.#cache?.delete(sid);
+        this.#touchPolicy.forget(sid);
         return null;
       }
       const data = this.#parse(sid, row.data);
-      if (data) this.#remember(sid, { expiresMs: toEpochMs(row.expires_at) });
+      if (data) this.#touchPolicy.remember(sid, { expiresMs: toEpochMs(row.expires_at) });
       return data;
     });
   }
@@ -255,8 +181,8 @@ export class SupabaseSessionStore extends session.Store {
       outcomes = new Map(rows.map((row) => [String(row.sid), row.outcome as SaveOutcome]));
     }
     for (const [sid, { expiry }] of batch) {
-      if (outcomes.get(sid) === "stored") this.#rememberWrite(sid, expiry, sentAt);
-      else this.#cache?.delete(sid);
+      if (outcomes.get(sid) === "stored") this.#touchPolicy.rememberWrite(sid, expiry, sentAt);
+      else this.#touchPolicy.forget(sid);
     }
     return outcomes;
   }
@@ -271,7 +197,7 @@ export class SupabaseSessionStore extends session.Store {
     return this.#run(callback, async () => {
       checkSid(sid);
       const expiry = cookieExpiry(sess);
-      if (this.disableTouch || this.#recentlyWritten(sid, expiry)) return;
+      if (this.disableTouch || this.#touchPolicy.recentlyWritten(sid, expiry)) return;
       await this.#touches.add(sid, expiry);
     });
   }
@@ -306,24 +232,16 @@ export class SupabaseSessionStore extends session.Store {
     for (const sid of written) {
       if (!batch.has(sid)) continue;
       result.set(sid, true);
-      this.#rememberWrite(sid, batch.get(sid) ?? null, sentAt);
+      this.#touchPolicy.rememberWrite(sid, batch.get(sid) ?? null, sentAt);
     }
     return result;
-  }
-
-  /**
-   * Remembers the expiry a write gave the session: the one sent, or for a cookie without
-   * expiry the time of sending (the database's `now() + ttl` was computed after it).
-   */
-  #rememberWrite(sid: string, expiry: Date | null, sentAt: number): void {
-    this.#remember(sid, expiry ? { expiresMs: expiry.getTime() } : { ttlWrittenAt: sentAt });
   }
 
   /** Ends the session for good: a late `set` or `touch` from a concurrent request cannot bring it back. */
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
     return this.#run(callback, async () => {
       checkSid(sid);
-      this.#cache?.delete(sid);
+      this.#touchPolicy.forget(sid);
       await this.#call("scalar", "session_destroy", { p_sid: sid });
     });
   }
@@ -384,8 +302,7 @@ export class SupabaseSessionStore extends session.Store {
     });
   }
 
-  /** Every live session, by session id (corrupt ones are reported and left out). */
-/**
+  /**
    * Every live session, by session id (corrupt ones are reported and left out), read in pages
    * of LIST_PAGE_SIZE in sid order (one round trip each), so that no row cap cuts the result.
    * Not a snapshot: a session saved or destroyed meanwhile may or may not be in it.
@@ -445,7 +362,7 @@ export class SupabaseSessionStore extends session.Store {
    */
   override clear(callback?: Callback<number>): Promise<number> {
     return this.#run(callback, async () => {
-      this.#cache?.clear();
+      this.#touchPolicy.clear();
       let ended = 0;
       let after: string | null = null;
       for (;;) {
@@ -461,8 +378,7 @@ export class SupabaseSessionStore extends session.Store {
   /** Stops the reconnect probe and ends the pool the store created (`connectionString`); idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
-    clearRealTimeout(this.#probe);
-    this.#probe = undefined;
+    this.#health.stop();
     await this.#backend.close();
   }
 
@@ -488,10 +404,10 @@ export class SupabaseSessionStore extends session.Store {
     if (this.#closed) throw new Error("SupabaseSessionStore is closed");
     try {
       const value = shape === "rows" ? await this.#backend.rows(fn, args) : await this.#backend.scalar(fn, args);
-      this.#noteSuccess();
+      this.#health.noteSuccess();
       return value;
     } catch (err) {
-      this.#noteFailure(err);
+      this.#health.noteFailure(err);
       throw err;
     }
   }
@@ -505,59 +421,10 @@ export class SupabaseSessionStore extends session.Store {
     }
   }
 
-  #recentlyWritten(sid: string, expiry: Date | null): boolean {
-    const seen = this.#cache?.get(sid);
-    if (!seen) return false;
-    const thresholdMs = this.touchAfter * 1000;
-    if (expiry) return seen.expiresMs !== undefined && Math.abs(expiry.getTime() - seen.expiresMs) < thresholdMs;
-    return seen.ttlWrittenAt !== undefined && monotonicNow() - seen.ttlWrittenAt < thresholdMs;
-  }
-
-  #remember(sid: string, entry: { expiresMs?: number; ttlWrittenAt?: number }): void {
-    if (!this.#cache) return;
-    // A read keeps the time of the store's own last ttl write: the stored expiry cannot be
-    // older than that write, so the elapsed time stays an upper bound of the move.
-    const ttlWrittenAt = entry.ttlWrittenAt ?? this.#cache.get(sid)?.ttlWrittenAt;
-    this.#cache.set(sid, { expiresMs: entry.expiresMs, ttlWrittenAt });
-  }
-
   #report(err: Error): void {
     if (this.#onError) this.#onError(err);
     else if (this.listenerCount("error") > 0) this.emit("error", err);
     else process.emitWarning(err);
-  }
-
-  #noteSuccess(): void {
-    if (this.#connected) return;
-    this.#connected = true;
-    clearRealTimeout(this.#probe);
-    this.#probe = undefined;
-    this.#probeDelay = PROBE_FIRST_DELAY_MS;
-    this.emit("connect");
-  }
-
-  #noteFailure(err: unknown): void {
-    if (!isConnectionError(err) || !this.#connected) return;
-    this.#connected = false;
-    this.emit("disconnect");
-    this.#scheduleProbe();
-  }
-
-  /**
-   * While disconnected, express-session stops calling the store, so nothing would ever
-   * notice the database coming back: probe it with a cheap lookup, backing off, on an
-   * unref'd timer that never keeps the process alive (a real one: where only fake timers
-   * exist there is no probe, and the application's next call notices the database back).
-   */
-  #scheduleProbe(): void {
-    if (this.#closed || this.#connected) return;
-    this.#probe = realTimeout(() => {
-      this.#probe = undefined;
-      this.#call("rows", "session_get_one", { p_sid: "-" }).catch(() => {
-        this.#probeDelay = Math.min(this.#probeDelay * 2, PROBE_MAX_DELAY_MS);
-        this.#scheduleProbe();
-      });
-    }, this.#probeDelay);
   }
 }
 
@@ -566,7 +433,3 @@ function sidOf(row: unknown): string {
   return String(typeof row === "object" && row !== null ? (row as { sid: unknown }).sid : row);
 }
 
-function positive(name: string, value: number): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of seconds`);
-  return value;
-}

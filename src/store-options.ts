@@ -1,0 +1,129 @@
+// The store's options, checked up front: an unknown, missing or bad option is an error
+// that names it, at construction, never a surprise on the first request.
+import type { Queryable } from "./pg-backend.js";
+import type { RpcClient } from "./rpc-backend.js";
+
+/** Default `ttl`: one day, in seconds. */
+export const DEFAULT_TTL_SECONDS = 86_400;
+/** Default `maxDataBytes`: 64 KiB of JSON per session. */
+export const DEFAULT_MAX_DATA_BYTES = 64 * 1024;
+// Postgres truncates identifiers longer than this; a truncated schema name would silently miss.
+const MAX_IDENTIFIER_BYTES = 63;
+
+type Backends =
+  | { client: RpcClient; pool?: never; connectionString?: never }
+  | { pool: Queryable; client?: never; connectionString?: never }
+  | { connectionString: string; client?: never; pool?: never };
+
+export type SupabaseSessionStoreOptions = Backends & {
+  /** Lifetime in seconds of a session whose cookie has no expiry (no `maxAge`). Default 86400 (one day). */
+  ttl?: number;
+  /**
+   * Seconds: a touch writes only when it moves the stored expiry by at least this much. Default 0
+   * (every touch writes). Keep it well below the cookie's maxAge (or ttl): a skipped touch leaves
+   * the session up to this much shorter-lived.
+   */
+  touchAfter?: number;
+  /** Never touch: the expiry moves only when the session is saved. Default false. */
+  disableTouch?: boolean;
+  /** Schema holding the session functions (quoted as an identifier). Default "public". */
+  schema?: string;
+  /**
+   * Called with operational errors no callback receives: a corrupt stored session, a pool's idle
+   * connection failing. Default: the `error` event if it has listeners, else `process.emitWarning`.
+   */
+  onError?: (err: Error) => void;
+  /** Largest session accepted, in bytes of JSON. Default 65536 (64 KiB). */
+  maxDataBytes?: number;
+  /**
+   * Commit session writes (`set`, `touch`) asynchronously: `synchronous_commit = off` for the
+   * store's own write transactions only. Roughly doubles write throughput; a database crash
+   * can lose the last fraction of a second of session writes (users would see an older session
+   * or be logged out), never corrupt anything. `destroy` (logout) always stays durable.
+   * Default false.
+   */
+  relaxedDurability?: boolean;
+  /**
+   * pg backends only: use named prepared statements (parsed once per connection). Default true;
+   * set false behind Supavisor in transaction mode or PgBouncer.
+   */
+  preparedStatements?: boolean;
+};
+
+// Every option name, so that a misspelt or foreign one (connect-pg-simple's `tableName`)
+// is an error in JavaScript too rather than silently ignored. Typed so that a new option
+// cannot be added to the options type without being listed here.
+export const KNOWN_OPTIONS = Object.keys({
+  client: 0, pool: 0, connectionString: 0, ttl: 0, touchAfter: 0, disableTouch: 0, schema: 0, onError: 0,
+  maxDataBytes: 0, relaxedDurability: 0, preparedStatements: 0,
+} satisfies Record<keyof SupabaseSessionStoreOptions, 0>);
+
+/** Where the store's SQL calls go: exactly one of the three backends the options name. */
+export type BackendChoice =
+  | { kind: "client"; client: RpcClient }
+  | { kind: "pool"; pool: Queryable }
+  | { kind: "connectionString"; connectionString: string };
+
+/** The options with their defaults applied, every one checked. */
+export interface StoreSettings {
+  ttl: number;
+  touchAfter: number;
+  disableTouch: boolean;
+  maxDataBytes: number;
+  relaxedDurability: boolean;
+  onError: ((err: Error) => void) | undefined;
+  schema: string;
+  preparedStatements: boolean;
+  backend: BackendChoice;
+}
+
+/** Checks the options (throwing a TypeError or RangeError that names the bad one) and applies the defaults. */
+export function parseStoreOptions(options: SupabaseSessionStoreOptions): StoreSettings {
+  if (!options || typeof options !== "object") throw new TypeError("SupabaseSessionStore needs an options object");
+  const unknown = Object.keys(options).filter((k) => !KNOWN_OPTIONS.includes(k));
+  if (unknown.length) {
+    throw new TypeError(`SupabaseSessionStore: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; ` +
+      `known options: ${KNOWN_OPTIONS.join(", ")}`);
+  }
+  const given = (["client", "pool", "connectionString"] as const).filter((k) => options[k] !== undefined);
+  if (given.length !== 1) {
+    throw new TypeError(`SupabaseSessionStore needs exactly one of client, pool, connectionString; got ${given.join(", ") || "none"}`);
+  }
+  const ttl = positive("ttl", options.ttl ?? DEFAULT_TTL_SECONDS);
+  const touchAfter = options.touchAfter ?? 0;
+  if (!Number.isFinite(touchAfter) || touchAfter < 0) throw new RangeError("touchAfter must be a number of seconds >= 0");
+  const maxDataBytes = options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES;
+  if (!Number.isSafeInteger(maxDataBytes) || maxDataBytes < 1) throw new RangeError("maxDataBytes must be a positive integer");
+  const schema = options.schema ?? "public";
+  if (typeof schema !== "string" || schema.length === 0 || Buffer.byteLength(schema) > MAX_IDENTIFIER_BYTES) {
+    throw new TypeError(`schema must be a non-empty identifier of at most ${MAX_IDENTIFIER_BYTES} bytes`);
+  }
+  return {
+    ttl,
+    touchAfter,
+    disableTouch: options.disableTouch ?? false,
+    maxDataBytes,
+    relaxedDurability: options.relaxedDurability ?? false,
+    onError: options.onError,
+    schema,
+    preparedStatements: options.preparedStatements ?? true,
+    backend: backendChoice(options),
+  };
+}
+
+function backendChoice(options: SupabaseSessionStoreOptions): BackendChoice {
+  if (options.client !== undefined) return { kind: "client", client: options.client };
+  if (options.pool !== undefined) {
+    if (typeof options.pool?.query !== "function") throw new TypeError("pool must have a query() method");
+    return { kind: "pool", pool: options.pool };
+  }
+  if (typeof options.connectionString !== "string" || !options.connectionString) {
+    throw new TypeError("connectionString must be a non-empty string");
+  }
+  return { kind: "connectionString", connectionString: options.connectionString };
+}
+
+function positive(name: string, value: number): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of seconds`);
+  return value;
+}
