@@ -1,4 +1,63 @@
-// Stopping a child process of the local stack (the function server, the example app).
+// Child processes of the local stack, `npm start` and the end-to-end tests: start one
+// and wait for the line announcing it is ready, stop it, pick a free port.
+import { spawn } from "node:child_process";
+import net from "node:net";
+
+/**
+ * Spawns `command` and watches its output for `ready` (a RegExp). Returns at once with
+ * `match`, a promise of the match that rejects with everything the process printed
+ * when it exits first or takes longer than `timeoutMs`.
+ *
+ * - `stderr: "inherit"` passes stderr straight through (only stdout is watched);
+ * - `onOutput(chunk, ready)` sees every chunk (ready: whether `ready` has matched yet);
+ * - `retain: false` stops keeping the output once ready (for long-lived servers).
+ */
+export function startProcess(command, args, { env, cwd, ready, timeoutMs = 60_000, stderr = "pipe", onOutput, retain = true }) {
+  const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", stderr] });
+  let output = "";
+  let isReady = false;
+  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
+  const match = new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`not ready within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const scan = (chunk) => {
+      onOutput?.(chunk, isReady);
+      if (isReady) {
+        if (retain) output += chunk;
+        return;
+      }
+      output += chunk;
+      const m = output.match(ready);
+      if (m) {
+        isReady = true;
+        clearTimeout(timer);
+        if (!retain) output = "";
+        resolve(m);
+      }
+    };
+    child.stdout.on("data", scan);
+    child.stderr?.on("data", scan);
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${signal ?? `code ${code}`}) before it was ready:\n${output}`));
+    });
+  });
+  match.catch(() => {}); // awaited by the caller; the exit also settles it
+  return {
+    child,
+    match,
+    exited,
+    output: () => output,
+    /** Sends `signal` (if still running) and resolves with how it exited. */
+    stop(signal = "SIGTERM") {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      return exited;
+    },
+    /** Asks it to stop (SIGTERM), kills it (SIGKILL) after `graceMs`, resolves once it has exited. */
+    terminate(graceMs) {
+      return terminate(child, exited, graceMs);
+    },
+  };
+}
 
 /**
  * Asks `child` to stop (SIGTERM), kills it (SIGKILL) if it has not exited after
@@ -10,4 +69,16 @@ export async function terminate(child, exited, graceMs) {
   const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/** A port nobody listens on right now (the kernel's choice). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
 }

@@ -1,14 +1,15 @@
 // Serves the cleanup-sessions Edge Function locally with the real Deno, as
-// `supabase functions serve` would without Docker: `deno run` on its entry point,
-// listening where DENO_SERVE_ADDRESS says, with only the environment it is given
+// `supabase functions serve` would without Docker: `deno run` on its entry point
+// (through scripts/serve-at-address.ts), listening where DENO_SERVE_ADDRESS says, with only the environment it is given
 // (as on the platform). `npm:` imports resolve from node_modules (BYONM).
-import { spawn } from "node:child_process";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { root } from "./db.mjs";
-import { terminate } from "./processes.mjs";
+import { freePort, startProcess } from "./processes.mjs";
 
 const defaultEntry = path.join(root, "functions/cleanup-sessions/index.ts");
 const deno = path.join(root, "node_modules/.bin/deno");
+const serveAt = path.join(root, "scripts/serve-at-address.ts");
 const STARTUP_TIMEOUT_MS = 60_000;
 
 /** Variables of this process that must not leak into the function's environment. */
@@ -16,64 +17,40 @@ const PRIVATE = /^(SUPABASE_|CLEANUP_SECRET$|DATABASE_URL$|PG)/;
 
 /**
  * Starts the function and resolves once it answers HTTP.
- * `port` 0 lets the system choose; `env` is the function's configuration
+ * `port` 0 picks a free one (scripts/serve-at-address.ts makes the entry listen there); `env` is the function's configuration
  * (SUPABASE_URL, keys, CLEANUP_SECRET...); `entry` another project's copy of the
  * function, whose `npm:` imports resolve from that project's node_modules.
  */
 export async function startFunctions({ port = 0, env = {}, entry = defaultEntry } = {}) {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE.test(k)));
-  const child = spawn(deno, ["run", "--allow-net", "--allow-env", "--allow-read", entry], {
-    cwd: entry === defaultEntry ? root : path.dirname(entry),
-    env: { ...inherited, NO_COLOR: "1", ...env, DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}` },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-
+  const listenPort = port || (await freePort());
   // Deno announces the bound address ("Listening on http://127.0.0.1:PORT/"); the
   // function's own log lines follow on stdout and are passed through.
-  let output = "";
-  const listening = new Promise((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`the function did not start within ${STARTUP_TIMEOUT_MS} ms`)),
-      STARTUP_TIMEOUT_MS,
-    );
-    const watch = (chunk) => {
-      output += chunk;
-      const m = output.match(/Listening on (http:\/\/[^\s/]+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    };
-    child.stdout.on("data", watch);
-    child.stderr.on("data", watch);
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`the function exited (${signal ?? code}) before listening:\n${output}`));
-    });
+  const proc = startProcess(deno, ["run", "--allow-net", "--allow-env", "--allow-read", serveAt, pathToFileURL(entry).href], {
+    cwd: entry === defaultEntry ? root : path.dirname(entry),
+    env: { ...inherited, NO_COLOR: "1", ...env, DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${listenPort}` },
+    ready: /Listening on (http:\/\/[^\s/]+)/,
+    timeoutMs: STARTUP_TIMEOUT_MS,
+    retain: false,
+    onOutput: (chunk, ready) => ready && process.stderr.write(`[functions] ${chunk}`),
   });
 
   let base;
   try {
-    base = await listening;
+    [, base] = await proc.match;
     // Listening is not answering: one request proves the module graph loaded.
     await fetch(`${base}/`, { method: "OPTIONS" }).then((res) => res.body?.cancel());
   } catch (err) {
-    child.kill("SIGKILL");
-    await exited;
-    throw err;
+    await proc.stop("SIGKILL");
+    throw new Error(`the function did not start: ${err.message}`);
   }
-  child.stdout.removeAllListeners("data");
-  child.stderr.removeAllListeners("data");
-  child.stdout.on("data", (d) => process.stderr.write(`[functions] ${d}`));
-  child.stderr.on("data", (d) => process.stderr.write(`[functions] ${d}`));
 
   let closing;
   return {
     /** The server's origin; it answers on any path, as the function does behind `/functions/v1/<name>`. */
     url: base,
     close() {
-      closing ??= terminate(child, exited, 5_000);
+      closing ??= proc.terminate(5_000);
       return closing;
     },
   };

@@ -2,23 +2,13 @@
 // the Postgres of scripts/db.mjs, the PostgREST-compatible gateway on one API URL
 // (`/rest/v1`), and the cleanup-sessions Edge Function served by Deno behind it
 // (`/functions/v1`). Used by `npm start`, `npm test` and `npm run bench` alike.
-import net from "node:net";
 import * as db from "./db.mjs";
 import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ROWS, limitFromEnv, startGateway } from "./gateway.mjs";
 import { localKeys } from "./keys.mjs";
+import { freePort } from "./processes.mjs";
 import { startFunctions } from "./serve-functions.mjs";
 
-/** A port nobody listens on right now (the kernel's choice). */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 /**
  * Starts (or reuses) the database, then the gateway and the function server.

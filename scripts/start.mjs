@@ -8,14 +8,16 @@
 //
 // Ctrl-C (or SIGTERM) stops the app, then whatever part of the stack this run
 // started. The database folder is kept: the next start reuses its data.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { defaults, root } from "./db.mjs";
-import { terminate } from "./processes.mjs";
+import { startProcess } from "./processes.mjs";
 import { startStack } from "./stack.mjs";
 
 const APP_STOP_TIMEOUT_MS = 15_000;
+// The app builds nothing and only connects: a minute means it is stuck.
+const APP_START_TIMEOUT_MS = 60_000;
 const withApp = !process.argv.includes("--no-app") && process.env.START_APP !== "false";
 const { dir, port: dbPort } = defaults();
 const apiPort = Number(process.env.API_PORT || 54321);
@@ -68,7 +70,7 @@ function writeEnvFile(env, appUrl) {
 }
 
 function startApp(env) {
-  const child = spawn(process.execPath, [path.join(root, "examples/express-passport/server.mjs")], {
+  const proc = startProcess(process.execPath, [path.join(root, "examples/express-passport/server.mjs")], {
     cwd: root,
     env: {
       ...process.env,
@@ -78,27 +80,21 @@ function startApp(env) {
       SUPABASE_URL: env.SUPABASE_URL,
       SUPABASE_SECRET_KEY: env.SUPABASE_SECRET_KEY,
     },
-    stdio: ["ignore", "pipe", "inherit"],
+    ready: /listening on (http:\/\/\S+)/,
+    timeoutMs: APP_START_TIMEOUT_MS,
+    stderr: "inherit",
+    retain: false,
+    onOutput: (chunk) => process.stdout.write(chunk),
   });
-  const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
-  const ready = new Promise((resolve, reject) => {
-    let buffered = "";
-    child.stdout.on("data", (chunk) => {
-      process.stdout.write(chunk);
-      buffered += chunk;
-      const url = buffered.match(/listening on (http:\/\/\S+)/)?.[1];
-      if (url) {
-        buffered = "";
-        resolve(url);
-      }
-    });
-    exited.then(({ code, signal }) => reject(new Error(`the example app exited (${signal ?? `code ${code}`})`)));
+  const ready = proc.match.then(([, url]) => url, (err) => {
+    throw new Error(`the example app ${err.message.split("\n")[0]}`);
   });
-  return { child, ready, exited };
+  ready.catch(() => {});
+  return { proc, ready, exited: proc.exited };
 }
 
 function stopApp(app) {
-  return terminate(app.child, app.exited, APP_STOP_TIMEOUT_MS);
+  return app.proc.terminate(APP_STOP_TIMEOUT_MS);
 }
 
 function printReady(env, appUrl, envFile) {
