@@ -3,9 +3,9 @@
 // because the new `sb_secret_...` keys are not JWTs, so this check is the only gate
 // and it fails closed.
 
-export type Env = (name: string) => string | undefined;
+import { refuse } from "./refusal.ts";
 
-export class ConfigError extends Error {}
+export type Env = (name: string) => string | undefined;
 
 /**
  * Every key that grants access: the service keys and CLEANUP_SECRET (user secrets may
@@ -40,7 +40,7 @@ function secretKeys(env: Env): string[] {
     parsed = undefined;
   }
   if (!parsed || typeof parsed !== "object" || Array.isArray(parsed)) {
-    throw new ConfigError("SUPABASE_SECRET_KEYS must be a JSON object of key names to keys");
+    throw refuse(500, "SUPABASE_SECRET_KEYS must be a JSON object of key names to keys");
   }
   const entries = Object.entries(parsed as Record<string, unknown>)
     .filter((e): e is [string, string] => typeof e[1] === "string" && e[1].length > 0)

@@ -1,6 +1,7 @@
 // The optional JSON body of a cleanup request, read with a size cap and validated
 // strictly: an unknown field is rejected rather than ignored, so a typo such as
 // `batch_size` cannot silently fall back to the default.
+import { refuse } from "./refusal.ts";
 
 export interface PurgeOptions {
   /** Rows deleted per call of cleanup_expired_sessions (its own limit is 100000). */
@@ -19,13 +20,7 @@ const MAX_BODY_BYTES = 1024;
 // The upper budget stays well inside the Edge Functions wall-clock limit (150 s on the free plan).
 const LIMITS = { batchSize: [1, 100_000], timeBudgetMs: [0, 120_000] } as const;
 
-export class RequestError extends Error {
-  constructor(readonly status: 400 | 413 | 415, message: string) {
-    super(message);
-  }
-}
-
-/** Reads and validates the request body; an empty body means the defaults. */
+/** Reads and validates the request body (a Refusal: 400, 413 or 415); an empty body means the defaults. */
 export async function readOptions(req: Request): Promise<PurgeOptions> {
   const declared = Number(req.headers.get("content-length") ?? 0);
   if (declared > MAX_BODY_BYTES) throw tooLarge();
@@ -34,44 +29,44 @@ export async function readOptions(req: Request): Promise<PurgeOptions> {
 
   const mediaType = req.headers.get("content-type")?.split(";")[0].trim().toLowerCase();
   if (mediaType !== "application/json") {
-    throw new RequestError(415, "the request body must be JSON (Content-Type: application/json)");
+    throw refuse(415, "the request body must be JSON (Content-Type: application/json)");
   }
   let parsed: unknown;
   try {
     parsed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body));
   } catch {
-    throw new RequestError(400, "the request body is not valid JSON");
+    throw refuse(400, "the request body is not valid JSON");
   }
   return validate(parsed);
 }
 
 function validate(input: unknown): PurgeOptions {
   if (!input || typeof input !== "object" || Array.isArray(input)) {
-    throw new RequestError(400, "the request body must be a JSON object");
+    throw refuse(400, "the request body must be a JSON object");
   }
   const options = { ...DEFAULT_OPTIONS };
   for (const [field, value] of Object.entries(input)) {
     if (field === "batchSize" || field === "timeBudgetMs") {
       const [min, max] = LIMITS[field];
       if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
-        throw new RequestError(400, `${field} must be an integer from ${min} to ${max}`);
+        throw refuse(400, `${field} must be an integer from ${min} to ${max}`);
       }
       options[field] = value as number;
     } else if (field === "dryRun") {
-      if (typeof value !== "boolean") throw new RequestError(400, "dryRun must be true or false");
+      if (typeof value !== "boolean") throw refuse(400, "dryRun must be true or false");
       options.dryRun = value;
     } else {
       // Name the field back only when it looks like one (the usual typo, batch_size):
       // arbitrary caller text never reaches the answer or the log line.
       const named = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/.test(field) ? ` "${field}"` : "";
-      throw new RequestError(400, `unknown field${named}; allowed: batchSize, timeBudgetMs, dryRun`);
+      throw refuse(400, `unknown field${named}; allowed: batchSize, timeBudgetMs, dryRun`);
     }
   }
   return options;
 }
 
 function tooLarge() {
-  return new RequestError(413, `the request body must not exceed ${MAX_BODY_BYTES} bytes`);
+  return refuse(413, `the request body must not exceed ${MAX_BODY_BYTES} bytes`);
 }
 
 /** The body, without ever buffering more than the cap (Content-Length may be absent or wrong). */
