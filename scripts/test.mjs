@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm test`: every suite, from a clean test database, with one summary line.
+// `npm run test:unit` (`--unit`): the unit tier alone, in seconds, with no database.
 //
-//   type check · lint · build · Node runtimes (22, 24, 26 from npm) · local stack as a
+//   unit tier (Node and Deno unit tests, no database) · type check · lint · build · Node runtimes (22, 24, 26 from npm) · local stack as a
 //   new hosted project (fresh cluster, migrations pushed as postgres by the Supabase CLI)
 //   · second push is a no-op · Supabase advisors · pgTAP (pg_prove) · Node suites on
 //   each runtime (the e2e suite on Express 5 and 4) · the other Node tests once · Deno
@@ -31,7 +32,8 @@ const legacyDbPort = Number(process.env.TEST_LEGACY_DB_PORT ?? dbPort + 2);
 // What users run the store in, on every runtime: the store's contract and its limits,
 // the app end to end, faults, and the published package. The other Node tests are about
 // the database, the gateway and the tooling: once, on the newest runtime.
-const RUNTIME_SUITES = ["store-contract.test.mjs", "hosted-limits.test.mjs", "e2e-express-passport.test.mjs",
+const RUNTIME_SUITES = ["store-contract.test.mjs", "store-batching.test.mjs", "store-backends.test.mjs",
+  "store-connection-events.test.mjs", "hosted-limits.test.mjs", "e2e-express-passport.test.mjs",
   "faults.test.mjs", "package.test.mjs", "cjs-build.test.cjs"];
 const E2E_SUITE = "e2e-express-passport.test.mjs";
 const PRIVILEGE_SUITE = "privilege-probe.test.mjs";
@@ -121,7 +123,7 @@ async function pgtap(env, regime) {
 }
 
 /** Runs Node test files with the given Node binary; `label` names the run in the summary. */
-async function nodeTests(env, { node, version, files, label }) {
+async function nodeTests(env, { node, version, files, label, byVersion = true }) {
   if (!files.length) return recordOk(`Node tests ${label}`, false, "no test files");
   const tap = path.join(testDir, `node-tests-${label.replace(/\W+/g, "-")}.tap`);
   fs.rmSync(tap, { force: true });
@@ -131,7 +133,7 @@ async function nodeTests(env, { node, version, files, label }) {
   const report = fs.existsSync(tap) ? fs.readFileSync(tap, "utf8") : "";
   const passed = Number(report.match(/^# pass (\d+)/m)?.[1] ?? 0);
   const failed = Number(report.match(/^# fail (\d+)/m)?.[1] ?? 0);
-  recordRun(`Node tests on Node ${version}, ${label}`, code, passed, failed, version);
+  recordRun(`Node tests on Node ${version}, ${label}`, code, passed, failed, byVersion ? version : undefined);
 }
 
 /** The pinned runtimes, newest last, installed; a failure to install is one failed check. */
@@ -148,17 +150,43 @@ function runtimes() {
   }
 }
 
-async function denoTests(env) {
-  const files = listFiles("tests/deno", /_test\.ts$/);
-  if (!files.length) return recordOk("Deno tests", false, "no test files");
+async function denoTests(env, { dir = "tests/deno", label = "Deno tests (deno test)" } = {}) {
+  const files = listFiles(dir, /_test\.ts$/);
+  if (!files.length) return recordOk(label, false, "no test files");
   const { code, out } = await run(bin("deno"), ["test", "-A", ...files], { env: { ...env, NO_COLOR: "1" } });
   const m = out.match(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
   const passed = Number(m?.[1] ?? 0);
   const failed = Number(m?.[2] ?? 0);
-  recordRun("Deno tests (deno test)", code, passed, failed);
+  recordRun(label, code, passed, failed);
+}
+
+/**
+ * The unit tier: the store's modules (from a fresh ESM build) under node --test, and the
+ * function's modules under deno test. No database, no server: it runs in seconds.
+ */
+async function unitTier() {
+  fs.mkdirSync(testDir, { recursive: true });
+  const { code } = await run(bin("tsc"), ["-p", "tsconfig.json"]);
+  if (code !== 0) return recordOk("unit tier: ESM build (tsc)", false);
+  await nodeTests({}, { node: process.execPath, version: process.versions.node, files: listFiles("tests/unit", /\.test\.mjs$/),
+    label: "unit tier", byVersion: false });
+  await denoTests({}, { dir: "tests/unit", label: "Deno unit tier (deno test)" });
+}
+
+function summary() {
+  process.stdout.write("\nSummary by suite:\n");
+  for (const s of suites) process.stdout.write(`  ${s.name}: ${s.passed} passed, ${s.failed} failed\n`);
+  if (byRuntime.size) {
+    process.stdout.write("\nNode tests by runtime:\n");
+    for (const [version, s] of byRuntime) process.stdout.write(`  Node ${version}: ${s.passed} passed, ${s.failed} failed\n`);
+  }
+  process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed\n`);
+  process.exitCode = totals.failed === 0 && totals.passed > 0 ? 0 : 1;
 }
 
 async function main() {
+  await unitTier();
+  if (process.argv.includes("--unit")) return summary();
   await check("type check (tsc --noEmit)", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
   await check("lint (deno lint)", "npm", ["run", "--silent", "lint"]);
   const built = await check("build (ESM + CJS)", process.execPath, [path.join(root, "scripts/build.mjs")]);
@@ -204,12 +232,7 @@ async function main() {
     }
   }
 
-  process.stdout.write("\nSummary by suite:\n");
-  for (const s of suites) process.stdout.write(`  ${s.name}: ${s.passed} passed, ${s.failed} failed\n`);
-  process.stdout.write("\nNode tests by runtime:\n");
-  for (const [version, s] of byRuntime) process.stdout.write(`  Node ${version}: ${s.passed} passed, ${s.failed} failed\n`);
-  process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed\n`);
-  process.exitCode = totals.failed === 0 && totals.passed > 0 ? 0 : 1;
+  summary();
 }
 
 /** A stack on a fresh cluster with the given default privileges, or null (one failed check) if it cannot start. */

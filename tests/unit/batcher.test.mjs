@@ -1,0 +1,159 @@
+// Batcher (src/batcher.ts) on its own: a run() that records each call and answers when
+// the test says, so every property is observed call by call. No timers anywhere.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { Batcher } from "../../dist/esm/batcher.js";
+
+/** A batcher whose calls wait until the test resolves (or rejects) them, recorded in `calls`. */
+function recording(options = {}) {
+  const calls = [];
+  const batcher = new Batcher({
+    maxBatch: 100,
+    maxInFlight: 1,
+    ...options,
+    run(batch) {
+      return new Promise((resolve, reject) => {
+        calls.push({
+          batch,
+          answer: (results = new Map([...batch].map(([sid, arg]) => [sid, `${sid}:${arg}`]))) => resolve(results),
+          fail: reject,
+        });
+      });
+    },
+  });
+  return { batcher, calls };
+}
+
+/** Lets the batcher's deferred dispatch (two ticks, then a promise job) run. */
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+test("a lone operation goes out at once, in the same tick as add()", () => {
+  const { batcher, calls } = recording();
+  batcher.add("a", 1);
+  assert.equal(calls.length, 1);
+  assert.deepEqual([...calls[0].batch], [["a", 1]]);
+});
+
+test("up to maxInFlight calls go out at once; what arrives meanwhile shares the next call", async () => {
+  const { batcher, calls } = recording({ maxInFlight: 2 });
+  const results = ["a", "b", "c", "d", "e"].map((sid, i) => batcher.add(sid, i));
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a"], ["b"]]);
+  calls[0].answer();
+  await turn();
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a"], ["b"], ["c", "d", "e"]]);
+  calls[1].answer();
+  calls[2].answer();
+  assert.deepEqual(await Promise.all(results), ["a:0", "b:1", "c:2", "d:3", "e:4"]);
+});
+
+test("maxBatch bounds the session ids of one call", async () => {
+  const { batcher, calls } = recording({ maxBatch: 2 });
+  const sids = ["a", "b", "c", "d", "e", "f"];
+  const results = sids.map((sid) => batcher.add(sid, 0));
+  calls[0].answer();
+  await turn();
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a"], ["b", "c"]]);
+  calls[1].answer();
+  await turn();
+  calls[2].answer();
+  await turn();
+  assert.deepEqual(calls.map((c) => c.batch.size), [1, 2, 2, 1]);
+  calls[3].answer();
+  assert.equal((await Promise.all(results)).length, sids.length);
+});
+
+test("maxBytes bounds a call's bytes; an entry larger than the budget still goes, alone", async () => {
+  const { batcher, calls } = recording({ maxBytes: 10, bytes: (n) => n });
+  batcher.add("first", 1);
+  for (const [sid, n] of [["a", 4], ["b", 4], ["c", 4], ["huge", 50], ["d", 1]]) batcher.add(sid, n);
+  calls[0].answer();
+  await turn();
+  assert.deepEqual([...calls[1].batch.keys()], ["a", "b"], "4 + 4 fits in 10, a third 4 does not");
+  calls[1].answer();
+  await turn();
+  assert.deepEqual([...calls[2].batch.keys()], ["c"], "the oversize entry does not join a started call");
+  calls[2].answer();
+  await turn();
+  assert.deepEqual([...calls[3].batch.keys()], ["huge"]);
+  calls[3].answer();
+  await turn();
+  assert.deepEqual([...calls[4].batch.keys()], ["d"]);
+});
+
+test("one session id: waiting operations merge (the later argument wins, both get the result), in issue order", async () => {
+  const copies = [];
+  const { batcher, calls } = recording({ maxInFlight: 2, copy: (r) => { copies.push(r); return `copy of ${r}`; } });
+  const first = batcher.add("s", "one");
+  const second = batcher.add("s", "two");
+  const third = batcher.add("s", "three");
+  assert.equal(calls.length, 1, "a session id in flight is not sent again while a call slot is free");
+  calls[0].answer();
+  await turn();
+  assert.equal(calls.length, 2);
+  assert.deepEqual([...calls[1].batch], [["s", "three"]], "the later argument replaced the earlier");
+  calls[1].answer();
+  assert.deepEqual(await Promise.all([first, second, third]), ["s:one", "s:three", "copy of s:three"]);
+  assert.deepEqual(copies, ["s:three"], "every waiter after the first gets its own copy");
+});
+
+test("a session id with no result resolves with undefined", async () => {
+  const { batcher, calls } = recording();
+  const missing = batcher.add("gone", 0);
+  calls[0].answer(new Map());
+  assert.equal(await missing, undefined);
+});
+
+test("a failing call fails every operation in it, and only those", async () => {
+  const { batcher, calls } = recording();
+  const inFirst = batcher.add("a", 0);
+  const inSecond = [batcher.add("b", 0), batcher.add("b", 1), batcher.add("c", 0)];
+  const boom = new Error("call failed");
+  calls[0].fail(boom);
+  await assert.rejects(inFirst, boom);
+  await turn();
+  calls[1].answer();
+  assert.deepEqual(await Promise.all(inSecond), ["b:1", "b:1", "c:0"]);
+});
+
+test("a run() that throws synchronously fails its operations; the batcher goes on", async () => {
+  let throwNext = true;
+  const batcher = new Batcher({
+    maxBatch: 10,
+    maxInFlight: 1,
+    run: (batch) => {
+      if (throwNext) {
+        throwNext = false;
+        throw new TypeError("sync");
+      }
+      return Promise.resolve(new Map([...batch.keys()].map((sid) => [sid, "ok"])));
+    },
+  });
+  await assert.rejects(batcher.add("a", 0), /sync/);
+  assert.equal(await batcher.add("a", 0), "ok");
+});
+
+test("a copy() that throws rejects the waiters not yet settled instead of leaving them hanging", async () => {
+  const { batcher, calls } = recording({ copy: () => { throw new Error("cannot copy"); } });
+  batcher.add("s", 0);
+  const a = batcher.add("t", 0);
+  const b = batcher.add("t", 1);
+  calls[0].answer();
+  await turn();
+  calls[1].answer();
+  assert.equal(await a, "t:1");
+  await assert.rejects(b, /cannot copy/);
+});
+
+test("no timers: it makes progress with setTimeout and setInterval unavailable", async (t) => {
+  t.mock.method(globalThis, "setTimeout", () => assert.fail("setTimeout used"));
+  t.mock.method(globalThis, "setInterval", () => assert.fail("setInterval used"));
+  const batcher = new Batcher({ maxBatch: 10, maxInFlight: 1, run: (b) => Promise.resolve(new Map([...b.keys()].map((s) => [s, s]))) });
+  const results = await Promise.all(["a", "b", "c", "a"].map((sid) => batcher.add(sid, 0)));
+  assert.deepEqual(results, ["a", "b", "c", "a"]);
+});
+
+test("maxInFlight and maxBatch below 1 are refused", () => {
+  const run = () => Promise.resolve(new Map());
+  assert.throws(() => new Batcher({ run, maxBatch: 1, maxInFlight: 0 }), RangeError);
+  assert.throws(() => new Batcher({ run, maxBatch: 0, maxInFlight: 1 }), RangeError);
+});
