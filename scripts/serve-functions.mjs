@@ -2,13 +2,18 @@
 // `supabase functions serve` would without Docker: `deno run` on its entry point
 // (through scripts/serve-at-address.ts), listening where DENO_SERVE_ADDRESS says, with only the environment it is given
 // (as on the platform). `npm:` imports resolve from node_modules (BYONM).
+import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { root } from "./db.mjs";
 import { freePort, startProcess } from "./processes.mjs";
 
 const defaultEntry = path.join(root, "functions/cleanup-sessions/index.ts");
-const deno = path.join(root, "node_modules/.bin/deno");
+// The binary the deno package ships, run directly: where npm ran no install scripts,
+// node_modules/.bin/deno is a Node wrapper that runs it with spawnSync and so dies on
+// SIGTERM leaving the function server running (and holding its port).
+const denoBinary = path.join(root, "node_modules/deno/deno");
+const deno = fs.existsSync(denoBinary) ? denoBinary : path.join(root, "node_modules/.bin/deno");
 const serveAt = path.join(root, "scripts/serve-at-address.ts");
 const STARTUP_TIMEOUT_MS = 60_000;
 
