@@ -1,20 +1,21 @@
 // Serves the cleanup-sessions Edge Function locally with the real Deno, as
 // `supabase functions serve` would without Docker: `deno run` on its entry point
-// (through scripts/serve-at-address.ts), listening where DENO_SERVE_ADDRESS says, with only the environment it is given
-// (as on the platform). `npm:` imports resolve from node_modules (BYONM).
+// (through scripts/serve-function.ts, which gives Deno.serve its address), with only
+// the environment it is given (as on the platform). `npm:` imports resolve from
+// node_modules (BYONM).
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { root } from "./db.mjs";
-import { freePort, startProcess } from "./processes.mjs";
+import { startProcess } from "./processes.mjs";
 
 const defaultEntry = path.join(root, "functions/cleanup-sessions/index.ts");
-// The binary the deno package ships, run directly: where npm ran no install scripts,
-// node_modules/.bin/deno is a Node wrapper that runs it with spawnSync and so dies on
-// SIGTERM leaving the function server running (and holding its port).
-const denoBinary = path.join(root, "node_modules/deno/deno");
-const deno = fs.existsSync(denoBinary) ? denoBinary : path.join(root, "node_modules/.bin/deno");
-const serveAt = path.join(root, "scripts/serve-at-address.ts");
+const launcher = path.join(root, "scripts/serve-function.ts");
+// The binary the `deno` package ships, not its .bin launcher: npm may skip the package's
+// install script that swaps the launcher for the binary, and a launcher (a Node process
+// spawning deno) would outlive its own termination's signal, leaving deno behind.
+const shipped = path.join(root, "node_modules/deno", process.platform === "win32" ? "deno.exe" : "deno");
+const deno = fs.existsSync(shipped) ? shipped : path.join(root, "node_modules/.bin/deno");
 const STARTUP_TIMEOUT_MS = 60_000;
 
 /** Variables of this process that must not leak into the function's environment. */
@@ -22,18 +23,17 @@ const PRIVATE = /^(SUPABASE_|CLEANUP_SECRET$|DATABASE_URL$|PG)/;
 
 /**
  * Starts the function and resolves once it answers HTTP.
- * `port` 0 picks a free one (scripts/serve-at-address.ts makes the entry listen there); `env` is the function's configuration
+ * `port` 0 lets the system choose; `env` is the function's configuration
  * (SUPABASE_URL, keys, CLEANUP_SECRET...); `entry` another project's copy of the
  * function, whose `npm:` imports resolve from that project's node_modules.
  */
 export async function startFunctions({ port = 0, env = {}, entry = defaultEntry } = {}) {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE.test(k)));
-  const listenPort = port || (await freePort());
   // Deno announces the bound address ("Listening on http://127.0.0.1:PORT/"); the
   // function's own log lines follow on stdout and are passed through.
-  const proc = startProcess(deno, ["run", "--allow-net", "--allow-env", "--allow-read", serveAt, pathToFileURL(entry).href], {
+  const proc = startProcess(deno, ["run", "--allow-net", "--allow-env", "--allow-read", launcher, pathToFileURL(entry).href], {
     cwd: entry === defaultEntry ? root : path.dirname(entry),
-    env: { ...inherited, NO_COLOR: "1", ...env, DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${listenPort}` },
+    env: { ...inherited, NO_COLOR: "1", ...env, FUNCTION_ADDRESS: `127.0.0.1:${port}` },
     ready: /Listening on (http:\/\/[^\s/]+)/,
     timeoutMs: STARTUP_TIMEOUT_MS,
     retain: false,

@@ -1,7 +1,7 @@
 -- Sessions are bearer credentials: anon and authenticated reach nothing session
 -- related by any path; service_role can do what the store and the cleanup need.
 begin;
-select plan(62);
+select plan(86);
 
 insert into public.sessions (sid, data, expires_at)
 values ('priv-live', '{"cookie": {}, "passport": {"user": "u1"}}', now() + interval '1 hour');
