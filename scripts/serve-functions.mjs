@@ -1,14 +1,22 @@
 // Serves the cleanup-sessions Edge Function locally with the real Deno, as
-// `supabase functions serve` would without Docker: `deno run` on its entry point,
-// listening where DENO_SERVE_ADDRESS says, with only the environment it is given
-// (as on the platform). `npm:` imports resolve from node_modules (BYONM).
+// `supabase functions serve` would without Docker: `deno run` on its entry point
+// (through scripts/serve-function.ts, which gives Deno.serve its address), with only
+// the environment it is given (as on the platform). `npm:` imports resolve from
+// node_modules (BYONM).
 import { spawn } from "node:child_process";
+import fs from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { root } from "./db.mjs";
 import { terminate } from "./processes.mjs";
 
 const defaultEntry = path.join(root, "functions/cleanup-sessions/index.ts");
-const deno = path.join(root, "node_modules/.bin/deno");
+const launcher = path.join(root, "scripts/serve-function.ts");
+// The binary the `deno` package ships, not its .bin launcher: npm may skip the package's
+// install script that swaps the launcher for the binary, and a launcher (a Node process
+// spawning deno) would outlive its own termination's signal, leaving deno behind.
+const shipped = path.join(root, "node_modules/deno", process.platform === "win32" ? "deno.exe" : "deno");
+const deno = fs.existsSync(shipped) ? shipped : path.join(root, "node_modules/.bin/deno");
 const STARTUP_TIMEOUT_MS = 60_000;
 
 /** Variables of this process that must not leak into the function's environment. */
@@ -22,9 +30,9 @@ const PRIVATE = /^(SUPABASE_|CLEANUP_SECRET$|DATABASE_URL$|PG)/;
  */
 export async function startFunctions({ port = 0, env = {}, entry = defaultEntry } = {}) {
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE.test(k)));
-  const child = spawn(deno, ["run", "--allow-net", "--allow-env", "--allow-read", entry], {
+  const child = spawn(deno, ["run", "--allow-net", "--allow-env", "--allow-read", launcher, pathToFileURL(entry).href], {
     cwd: entry === defaultEntry ? root : path.dirname(entry),
-    env: { ...inherited, NO_COLOR: "1", ...env, DENO_SERVE_ADDRESS: `tcp:127.0.0.1:${port}` },
+    env: { ...inherited, NO_COLOR: "1", ...env, FUNCTION_ADDRESS: `127.0.0.1:${port}` },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
