@@ -1,4 +1,4 @@
-/** The SQL functions (migrations 20261128000100, 20261201100000, 20261201110000 and 20261201120000) the store calls, one per round trip. */
+/** The SQL functions (migrations 20261201000100_store_functions and 20261201000200_user_sessions) the store calls, one per round trip. */
 export type SessionFunction =
   | "session_get" | "session_get_one" | "session_save" | "session_save_one" | "session_touch" | "session_touch_one"
   | "session_destroy" | "session_destroy_user"

@@ -156,7 +156,7 @@ describe("a broken deployment", () => {
       for (const file of MIGRATIONS) assert.ok(check.summary.includes(file), `${file} named in: ${check.summary}`);
       assert.match(check.fixes[0], /npx supabase db push --db-url "\$DATABASE_URL"/);
       assert.equal(doc.byId("schema.tables").status, "fail");
-      assert.match(doc.byId("schema.tables").summary, /sessions \(created by \d+_create_sessions\.sql\)/);
+      assert.match(doc.byId("schema.tables").summary, /sessions \(created by \d+_sessions_table\.sql\)/);
     });
   });
 

@@ -36,7 +36,7 @@ function runIn(code, flag) {
 
 test("the tarball ships the builds, their types, the sources maps point at, the migrations and the function", () => {
   for (const file of ["dist/esm/index.js", "dist/esm/index.d.ts", "dist/cjs/index.js", "dist/cjs/index.d.ts",
-    "dist/cjs/package.json", "src/index.ts", "supabase/migrations/20261128000000_create_sessions.sql",
+    "dist/cjs/package.json", "src/index.ts", "supabase/migrations/20261201000000_sessions_table.sql",
     "functions/cleanup-sessions/index.ts", "README.md", "LICENSE", "CHANGELOG.md", "bin/supabase-session-store.mjs",
     "dist/esm/cli/main.js", "supabase/tests/database/privileges.test.sql"]) {
     assert.ok(files.includes(file), `${file} is in the package`);

@@ -58,11 +58,11 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       const client = await admin.connect();
       try {
         await client.query("begin");
-        await client.query("select public.session_set($1, '{\"cookie\": {}}', now() + interval '1 hour', null, false)", [newSid("relaxed")]);
+        await client.query("select public.session_save_one($1, '{\"cookie\": {}}', now() + interval '1 hour', null, false)", [newSid("relaxed")]);
         seen.push((await client.query("show synchronous_commit")).rows[0].synchronous_commit);
         await client.query("rollback");
         await client.query("begin");
-        await client.query("select public.session_set($1, '{\"cookie\": {}}', now() + interval '1 hour')", [newSid("durable")]);
+        await client.query("select public.session_save_one($1, '{\"cookie\": {}}', now() + interval '1 hour')", [newSid("durable")]);
         seen.push((await client.query("show synchronous_commit")).rows[0].synchronous_commit);
         await client.query("rollback");
       } finally {

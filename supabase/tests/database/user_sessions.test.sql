@@ -95,8 +95,8 @@ select set_eq($$ select handle from public.session_list_user('alice') $$, array[
 select ok((select expires_at > now() from public.sessions where sid = 'us-bob-1'), 'bob''s session is still live');
 
 -- For good: a late write from a request still in flight cannot bring it back.
-select is(public.session_set('us-alice-1', '{"cookie": {}, "passport": {"user": "alice"}}', now() + interval '1 hour'),
-  false, 'a late set of the ended session stores nothing');
+select is(public.session_save_one('us-alice-1', '{"cookie": {}, "passport": {"user": "alice"}}', now() + interval '1 hour'),
+  'destroyed', 'a late set of the ended session stores nothing');
 select is_empty($$ select * from public.session_touch(array['us-alice-1'], array[now() + interval '2 hours']) $$,
   'a late touch writes nothing');
 select is_empty($$ select * from public.session_get(array['us-alice-1']) $$, 'the ended session stays gone');
