@@ -34,7 +34,8 @@ const legacyDbPort = Number(process.env.TEST_LEGACY_DB_PORT ?? dbPort + 2);
 // the database, the gateway and the tooling: once, on the newest runtime.
 const RUNTIME_SUITES = ["store-contract.test.mjs", "store-batching.test.mjs", "store-backends.test.mjs",
   "store-connection-events.test.mjs", "hosted-limits.test.mjs", "e2e-express-passport.test.mjs",
-  "faults.test.mjs", "package.test.mjs", "cjs-build.test.cjs"];
+  "faults.test.mjs", "package.test.mjs", "cjs-build.test.cjs", "fake-timers.test.mjs", "ecosystem.test.mjs",
+  "write-budget.test.mjs", "user-sessions.test.mjs"];
 const E2E_SUITE = "e2e-express-passport.test.mjs";
 const PRIVILEGE_SUITE = "privilege-probe.test.mjs";
 
@@ -206,7 +207,7 @@ async function main() {
       await pgtap(hosted.env, "hosted");
       if (built) {
         for (const runtime of nodes) {
-          await nodeTests(hosted.env, { ...runtime, files: named(RUNTIME_SUITES), label: "store, limits, e2e (Express 5), faults, package" });
+          await nodeTests(hosted.env, { ...runtime, files: named(RUNTIME_SUITES), label: "store, limits, user sessions, e2e (Express 5), faults, package" });
         }
         if (nodes.length) {
           await nodeTests({ ...hosted.env, TEST_EXPRESS: "4" }, { ...nodes[0], files: named([E2E_SUITE]), label: "e2e on Express 4" });
