@@ -249,10 +249,7 @@ export class SupabaseSessionStore extends session.Store {
   /** Destroys every session of a Passport user (`data.passport.user`); resolves with how many live ones ended. */
   destroyUserSessions(userId: string | number, callback?: Callback<number>): Promise<number> {
     return this.#run(callback, async () => {
-      if (!((typeof userId === "string" && userId.length > 0) || (typeof userId === "number" && Number.isFinite(userId)))) {
-        throw new TypeError("userId must be a non-empty string or a finite number");
-      }
-      return Number(await this.#call("scalar", "session_destroy_user", { p_user: String(userId) }));
+      return Number(await this.#call("scalar", "session_destroy_user", { p_user: userIdText(userId) }));
     });
   }
 

@@ -7,19 +7,13 @@
 // Read-only: every query runs in one READ ONLY transaction, and the function is only
 // called as a dry run. Exit 0 when nothing failed (warnings allowed), 1 when a check
 // failed, 2 when it could not run (bad arguments, database unreachable).
-import { parseArgs } from "node:util";
 import { type Check, exitCode } from "./doctor-check.js";
 import { databaseChecks, type Row } from "./doctor-database.js";
 import { readExpectations } from "./doctor-expectations.js";
 import { functionChecks } from "./doctor-function.js";
 import { redactUrl, renderJson, renderText, scrub, secretsOf } from "./doctor-report.js";
+import { type CliIo, parseFlags, UsageError } from "./io.js";
 import { MIGRATIONS_DIR } from "./package-files.js";
-
-export interface DoctorIo {
-  stdout(s: string): void;
-  stderr(s: string): void;
-  env: Record<string, string | undefined>;
-}
 
 const USAGE = `usage: supabase-session-store doctor --db-url <postgres url> [--url <SUPABASE_URL> --key <secret key>]
                                     [--schema <name>] [--json]
@@ -31,8 +25,6 @@ const USAGE = `usage: supabase-session-store doctor --db-url <postgres url> [--u
 exit: 0 nothing failed (warnings allowed), 1 a check failed, 2 the doctor could not run
 `;
 
-class UsageError extends Error {}
-
 interface Options {
   dbUrl: string;
   url?: string;
@@ -41,23 +33,15 @@ interface Options {
   json: boolean;
 }
 
-function parse(argv: string[], env: DoctorIo["env"]): Options | "help" {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        "db-url": { type: "string" },
-        url: { type: "string" },
-        key: { type: "string" },
-        schema: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+function parse(argv: string[], env: CliIo["env"]): Options | "help" {
+  const values = parseFlags(argv, {
+    "db-url": { type: "string" },
+    url: { type: "string" },
+    key: { type: "string" },
+    schema: { type: "string" },
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) return "help";
   const dbUrl = values["db-url"] ?? env.DATABASE_URL;
   if (!dbUrl) throw new UsageError("no database: pass --db-url or set DATABASE_URL");
@@ -142,7 +126,7 @@ function describe(err: unknown): string {
   return e.message || e.errors?.map((x) => x.message).join("; ") || e.code || String(err);
 }
 
-export async function runDoctor(argv: string[], io: DoctorIo): Promise<number> {
+export async function runDoctor(argv: string[], io: CliIo): Promise<number> {
   let secrets: string[] = [];
   const say = (s: string) => io.stdout(scrub(s, secrets));
   const complain = (s: string) => io.stderr(`${scrub(s, secrets)}\n`);

@@ -6,8 +6,7 @@
 // is in the migrations) then follow it.
 import fs from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
-import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./io.js";
+import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseFlags, UsageError } from "./io.js";
 
 export const MIGRATIONS_USAGE = `usage: supabase-session-store migrations --out <dir> [--schema <name>]
 
@@ -68,15 +67,7 @@ export function runMigrations(argv: string[], io: CliIo, sourceDir: string): num
   let out;
   let schema;
   try {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: { out: { type: "string" }, schema: { type: "string" }, help: { type: "boolean", short: "h" } },
-      }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const values = parseFlags(argv, { out: { type: "string" }, schema: { type: "string" }, help: { type: "boolean", short: "h" } });
     if (values.help) {
       io.stdout(MIGRATIONS_USAGE);
       return EXIT_OK;

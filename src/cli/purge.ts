@@ -1,8 +1,7 @@
 // `supabase-session-store purge`: asks the cleanup-sessions Edge Function to delete
 // expired sessions now, prints its JSON answer, and exits non-zero on any failure.
 // The key is never printed, whatever the server or the network layer says.
-import { parseArgs } from "node:util";
-import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from "./io.js";
+import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseFlags, UsageError } from "./io.js";
 
 export const PURGE_USAGE = `usage: supabase-session-store purge [--url <project URL>] [--key <key>]
                                     [--batch-size <n>] [--time-budget-ms <n>] [--dry-run]
@@ -34,22 +33,14 @@ function integer(flag: string, value: string | undefined): number | undefined {
 }
 
 function parse(argv: string[], env: CliIo["env"]): PurgeRequest | "help" {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        url: { type: "string" },
-        key: { type: "string" },
-        "batch-size": { type: "string" },
-        "time-budget-ms": { type: "string" },
-        "dry-run": { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
+  const values = parseFlags(argv, {
+    url: { type: "string" },
+    key: { type: "string" },
+    "batch-size": { type: "string" },
+    "time-budget-ms": { type: "string" },
+    "dry-run": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  });
   if (values.help) return "help";
   const url = values.url ?? env.SUPABASE_URL;
   const key = values.key ?? (env.SUPABASE_SECRET_KEY || env.SUPABASE_SERVICE_ROLE_KEY || env.CLEANUP_SECRET);

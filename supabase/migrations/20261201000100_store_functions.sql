@@ -391,7 +391,6 @@ $$;
 comment on function public.session_clear_batch(text, integer) is
   'Tombstones the next p_limit (at most 10000) undestroyed sessions after p_after in sid order; returns live ones ended, rows tombstoned, last sid. express-session''s clear() loops over it.';
 
--- The unbounded forms stay for callers that know their table is small (an older store
 -- Only service_role (and the owner) may call any of them.
 revoke all on function
   public.session_get_one(text),
