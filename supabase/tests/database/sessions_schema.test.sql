@@ -80,13 +80,13 @@ select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.
             where n.nspname = 'public' and p.proname in ('cleanup_expired_sessions', 'sessions_set_updated_at',
               'session_get', 'session_get_one', 'session_save', 'session_save_one', 'session_touch', 'session_touch_one',
               'session_destroy', 'session_destroy_user', 'session_count', 'count_expired_sessions',
-              'session_all_page', 'session_ids_page', 'session_clear_batch')), 15,
+              'session_all_page', 'session_ids_page', 'session_clear_batch', 'session_write')), 16,
   'the schema and store functions all exist');
 select is_empty($$
   select p.proname
     from pg_proc p join pg_namespace n on n.oid = p.pronamespace
    where n.nspname = 'public' and p.proname in ('session_get', 'session_get_one', 'session_save', 'session_save_one',
-                                                            'session_touch', 'session_touch_one')
+                                                            'session_touch', 'session_touch_one', 'session_write')
      and not 'plan_cache_mode=force_generic_plan' = any (coalesce(p.proconfig, '{}'))
 $$, 'the per-request functions plan once per connection (generic plans), not on every call');
 select function_returns('public', 'cleanup_expired_sessions', array['integer'], 'integer',

@@ -22,7 +22,7 @@ select public.session_destroy('sf-tombstone');
 select set_eq($$
   select p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
    where n.nspname = 'public' and 'plan_cache_mode=force_generic_plan' = any (coalesce(p.proconfig, '{}')) $$,
-  array['session_get', 'session_get_one', 'session_save', 'session_save_one', 'session_touch', 'session_touch_one'],
+  array['session_get', 'session_get_one', 'session_save', 'session_save_one', 'session_touch', 'session_touch_one', 'session_write'],
   'exactly the per-request functions plan once per connection (force_generic_plan)');
 select set_eq($$
   select p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
