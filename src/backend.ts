@@ -1,6 +1,6 @@
-/** The SQL functions (migrations 20261201000100_store_functions and 20261201000200_user_sessions) the store calls, one per round trip. */
+/** The SQL functions (supabase/migrations) the store calls, one per round trip. */
 export type SessionFunction =
-  | "session_get" | "session_get_one" | "session_save" | "session_save_one" | "session_touch" | "session_touch_one"
+  | "session_get" | "session_get_one" | "session_save" | "session_save_one" | "session_touch" | "session_touch_one" | "session_write"
   | "session_destroy" | "session_destroy_user"
   | "session_all_page" | "session_ids_page" | "session_count" | "session_clear_batch"
   | "session_list_user" | "session_destroy_user_session";

@@ -1,4 +1,4 @@
-import { nextTick } from "./real-timers.js";
+import { afterPendingWork } from "./real-timers.js";
 
 interface Waiter<R> {
   resolve(result: R | undefined): void;
@@ -24,26 +24,28 @@ export interface BatcherOptions<A, R> {
   maxBytes?: number;
   /** The bytes an argument adds to a call (needed with maxBytes). */
   bytes?(arg: A): number;
+  /**
+   * The one entry that two operations on one session id waiting together become: by
+   * default the later argument replaces the earlier.
+   */
+  merge?(earlier: A, later: A): A;
   /** Gives each waiter after the first on one session id its own copy of the result. */
   copy?(result: R): R;
 }
 
 /**
- * Sends operations on sessions in batches without any timer: an operation goes out at
- * once when fewer than `maxInFlight` calls are in flight, and what arrives meanwhile waits
- * for a call to finish, then goes out together in one round trip. A lone operation
- * therefore never waits, and under load the requests that arrive during a round trip
- * share the next one (the client's per-query cost and, for durable writes, the WAL flush
- * are then paid once per call). Nothing here depends on the event loop's timers, so fake
- * timers in a test suite cannot stall it.
+ * Sends operations on sessions in batches, with no timer: an operation waits only until
+ * the event loop has run the I/O callbacks it had ready (the real setImmediate; see
+ * real-timers.ts), then goes out with every other operation that arrived meanwhile,
+ * while fewer than `maxInFlight` calls are in flight; what arrives beyond that waits for
+ * a call to finish and goes out with the next. A lone operation therefore waits for no
+ * other, and under load the requests whose data arrived in one turn of the event loop,
+ * and the callers a finished call answered, share one round trip (the client's per-query
+ * cost and, for durable writes, the WAL flush are then paid once per call). Nothing here
+ * depends on the event loop's timers, so fake timers in a test suite cannot stall it.
  *
- * When a call finishes, the next one leaves only after the callers it answered have had
- * their turn (their callbacks on the next tick, then their promise continuations): under
- * load those callers' next operations then join it, instead of the first of them taking
- * the free slot alone and the rest waiting a whole round trip for the next.
- *
- * Two operations on one session id waiting together become one entry: the later argument
- * replaces the earlier (the later touch's expiry wins), and both receive its result. An
+ * Two operations on one session id waiting together become one entry (`merge`; by default
+ * the later argument replaces the earlier), and both receive its result. An
  * operation on a session id that a call in flight carries waits for that call, so the
  * operations on one session reach the database in the order they were issued. A failing
  * call fails every operation in it, and only those.
@@ -53,8 +55,8 @@ export class Batcher<A, R> {
   readonly #pending = new Map<string, Entry<A, R>>();
   readonly #inFlightSids = new Set<string>();
   #inFlight = 0;
-  /** A dispatch is scheduled after a call finished: arrivals wait for it. */
-  #deferred = false;
+  /** A dispatch is scheduled: arrivals wait for it. */
+  #scheduled = false;
 
   constructor(options: BatcherOptions<A, R>) {
     if (!(options.maxInFlight >= 1) || !(options.maxBatch >= 1)) throw new RangeError("maxInFlight and maxBatch must be at least 1");
@@ -66,12 +68,22 @@ export class Batcher<A, R> {
     return new Promise((resolve, reject) => {
       const entry = this.#pending.get(sid);
       if (entry) {
-        entry.arg = arg;
+        entry.arg = this.#options.merge ? this.#options.merge(entry.arg, arg) : arg;
         entry.waiters.push({ resolve, reject });
       } else {
         this.#pending.set(sid, { arg, waiters: [{ resolve, reject }] });
       }
-      if (!this.#deferred) this.#dispatch();
+      this.#schedule();
+    });
+  }
+
+  /** Dispatches once the work under way in the process has had its turn (see the class comment). */
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    afterPendingWork(() => {
+      this.#scheduled = false;
+      this.#dispatch();
     });
   }
 
@@ -139,13 +151,6 @@ export class Batcher<A, R> {
   #finish(batch: Map<string, Entry<A, R>>): void {
     this.#inFlight--;
     for (const sid of batch.keys()) this.#inFlightSids.delete(sid);
-    if (this.#deferred) return;
-    this.#deferred = true;
-    // Callbacks this call settles run on the next tick; a tick queued from there runs after
-    // them, and a promise job queued from that one after the promise continuations they set off.
-    nextTick(() => nextTick(() => void Promise.resolve().then(() => {
-      this.#deferred = false;
-      this.#dispatch();
-    })));
+    this.#schedule();
   }
 }

@@ -6,9 +6,8 @@ export {
   LIST_PAGE_SIZE,
   MAX_GET_BATCH,
   MAX_IN_FLIGHT,
-  MAX_SET_BATCH,
   MAX_SET_BATCH_BYTES,
-  MAX_TOUCH_BATCH,
+  MAX_WRITE_BATCH,
   TOUCH_CACHE_SIZE,
   type SupabaseSessionStoreOptions,
 } from "./store.js";

@@ -12,6 +12,7 @@ import { performance } from "node:perf_hooks";
 const importedSetTimeout = globalThis.setTimeout;
 const importedClearTimeout = globalThis.clearTimeout;
 const importedNextTick = process.nextTick;
+const importedSetImmediate = globalThis.setImmediate;
 
 /** Installed by @sinonjs/fake-timers (sinon, Vitest, Jest): it carries its clock. Jest's legacy fakes are mocks. */
 function isFake(fn: unknown): boolean {
@@ -31,6 +32,18 @@ export function nextTick<A extends unknown[]>(fn: (...args: A) => void, ...args:
   const tick = realNextTickFn();
   if (tick) tick.call(process, fn, ...args);
   else void Promise.resolve().then(() => fn(...args));
+}
+
+/**
+ * Runs `fn` once the event loop has run the I/O callbacks it has ready (the real
+ * setImmediate): whatever those callbacks and the ticks and promise jobs they set off
+ * start meanwhile is in place by then. When only fake setImmediates exist, after the
+ * ticks and promise jobs queued so far, and those they set off, two levels deep.
+ */
+export function afterPendingWork(fn: () => void): void {
+  const immediate = !isFake(globalThis.setImmediate) ? globalThis.setImmediate : !isFake(importedSetImmediate) ? importedSetImmediate : undefined;
+  if (immediate) immediate(fn);
+  else nextTick(() => nextTick(() => void Promise.resolve().then(fn)));
 }
 
 /** A real, unref'd timer, or undefined when only fake ones exist (the caller then does without). */

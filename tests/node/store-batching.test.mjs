@@ -1,9 +1,8 @@
-// Batching, per backend: concurrent calls of one kind share a round trip, each with its
-// own effect and its own failure; batch arguments are checked; overlapping batches of
-// two stores never deadlock.
+// Batching, per backend: concurrent reads share a round trip, and so do concurrent writes
+// of both kinds (saves and touches in one call, one commit), each with its own effect and
+// its own failure; overlapping batches of two stores never deadlock.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { MAX_IN_FLIGHT } from "../../dist/esm/index.js";
 import { callbackCalls } from "./support/backends.mjs";
 import {
   admin, COUNTED_BACKENDS, inMinutes, newSid, row, sessionWith, settle, endPools,
@@ -16,15 +15,14 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
     let store, calls;
     before(() => ({ store, calls } = make()));
 
-    test("concurrent gets: the first go out at once, those arriving meanwhile share one call, each gets its own session", async () => {
-      assert.equal(MAX_IN_FLIGHT, 2, "this test counts calls for two in flight");
+    test("concurrent gets share one call, each gets its own session", async () => {
       const sids = Array.from({ length: 5 }, () => newSid("batch"));
       await Promise.all(sids.map((sid, i) => store.set(sid, sessionWith(inMinutes(30), { i }))));
       const missing = newSid("batch-missing");
       calls.count = 0;
       const [a, b, c, d, e, none, again] = await Promise.all([...sids.map((sid) => store.get(sid)), store.get(missing),
         store.get(sids[4])]);
-      assert.equal(calls.count, MAX_IN_FLIGHT + 1, "seven concurrent gets: two alone, the five that waited in one call");
+      assert.equal(calls.count, 1, "seven concurrent gets, one call");
       assert.deepEqual([a, b, c, d, e].map((sess) => sess.i), [0, 1, 2, 3, 4], "no session answers for another");
       assert.equal(none, null);
       assert.deepEqual(again, e, "two gets of one session see the same data");
@@ -71,7 +69,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         touch("unknown", unknown, moved),
       ]);
       await settle();
-      assert.equal(lazyCalls.count, MAX_IN_FLIGHT + 1, "four concurrent touches: two alone, the two that waited in one call");
+      assert.equal(lazyCalls.count, 1, "four concurrent touches, one call");
       assert.deepEqual(callbacks, { due: 1, fresh: 1, destroyed: 1, unknown: 1 }, "each callback exactly once");
       assert.equal((await row(due)).expires_at.getTime(), moved.getTime(), "the due one moved");
       assert.equal((await row(fresh)).xmin, before.fresh.xmin, "the one within touchAfter got no new row version");
@@ -82,7 +80,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.deepEqual(await lazy.get(due), JSON.parse(JSON.stringify(sessionWith(base, { sid: due }))), "data untouched");
     });
 
-    test("concurrent sets: the first go out at once, those arriving meanwhile share one call, each has its own effect", async () => {
+    test("concurrent sets share one call, each has its own effect", async () => {
       const [fresh, existing, destroyed, past, noExpiry, twice] = ["fresh", "existing", "destroyed", "past", "ttl", "twice"].map(newSid);
       await Promise.all([existing, destroyed, past].map((sid) => store.set(sid, sessionWith(inMinutes(30), { v: "old" }))));
       await store.destroy(destroyed);
@@ -108,7 +106,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         set(twice, sessionWith(later, { v: "second" })),
       ]);
       await settle();
-      assert.equal(calls.count, MAX_IN_FLIGHT + 1, "seven concurrent sets: two alone, the five that waited in one call");
+      assert.equal(calls.count, 1, "seven concurrent sets, one call");
       assert.equal(callbacks.length, 7, "each callback exactly once");
       for (const [sid, v] of [[fresh, "fresh"], [existing, "new"]]) {
         const stored = await row(sid);
@@ -140,22 +138,59 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.equal(data.nested.n, 1);
     });
 
-    test("one sid touched three times at once: in issue order, the two that waited merge, the last expiry wins", async () => {
+    test("one sid touched three times at once: one entry, the last touch issued wins", async () => {
       const sid = newSid("twice");
       await store.set(sid, sessionWith(inMinutes(30)));
       for (const [first, middle, last] of [[inMinutes(40), inMinutes(45), inMinutes(50)], [inMinutes(70), inMinutes(80), inMinutes(60)]]) {
         calls.count = 0;
         await Promise.all([first, middle, last].map((at) => store.touch(sid, sessionWith(at))));
-        assert.equal(calls.count, 2, "the first alone; the others wait for it (same session) and go as one entry");
+        assert.equal(calls.count, 1, "one call");
         assert.equal((await row(sid)).expires_at.getTime(), last.getTime());
       }
+    });
+
+    test("concurrent saves and touches share one call and one commit, each with its own effect", async () => {
+      const base = inMinutes(30);
+      const [saved, touched, savedThenTouched, touchedThenSaved, destroyed, gone] =
+        ["saved", "touched", "save-touch", "touch-save", "destroyed", "gone"].map(newSid);
+      await Promise.all([touched, savedThenTouched, touchedThenSaved, destroyed].map((sid) => store.set(sid, sessionWith(base, { v: "old" }))));
+      await store.destroy(destroyed);
+      const tomb = await row(destroyed);
+      const later = inMinutes(50);
+      const latest = inMinutes(55);
+      calls.count = 0;
+      await Promise.all([
+        store.set(saved, sessionWith(later, { v: "saved" })),
+        store.touch(touched, sessionWith(later)),
+        store.set(savedThenTouched, sessionWith(later, { v: "new" })),
+        store.touch(savedThenTouched, sessionWith(latest)),
+        store.touch(touchedThenSaved, sessionWith(latest)),
+        store.set(touchedThenSaved, sessionWith(later, { v: "new" })),
+        store.touch(destroyed, sessionWith(later)),
+        store.set(gone, sessionWith(new Date(Date.now() - 1_000))),
+      ]);
+      assert.equal(calls.count, 1, "eight concurrent writes of both kinds, one call");
+      const written = await admin.query(
+        "select count(distinct xmin::text)::int as commits from public.sessions where sid = any($1)", [[saved, touched, savedThenTouched, touchedThenSaved]]);
+      assert.equal(written.rows[0].commits, 1, "…and one transaction wrote all four");
+      assert.equal((await row(saved)).data.v, "saved");
+      const t = await row(touched);
+      assert.equal(t.data.v, "old", "a touch never changes the data");
+      assert.equal(t.expires_at.getTime(), later.getTime(), "…only the expiry");
+      const st = await row(savedThenTouched);
+      assert.equal(st.data.v, "new", "a save, then a touch: the data saved…");
+      assert.equal(st.expires_at.getTime(), latest.getTime(), "…with the touch's expiry");
+      const ts = await row(touchedThenSaved);
+      assert.equal(ts.data.v, "new", "a touch, then a save: the save, whole");
+      assert.equal(ts.expires_at.getTime(), later.getTime());
+      assert.equal((await row(destroyed)).xmin, tomb.xmin, "a destroyed session is not touched");
+      assert.equal(await row(gone), undefined, "an expiry already past stores nothing");
     });
 
     test("two stores saving and touching overlapping sessions in opposite orders never deadlock", { timeout: 120_000 }, async () => {
       const sids = Array.from({ length: 20 }, (_, i) => newSid(`lock-${String(i).padStart(2, "0")}`));
       await Promise.all(sids.map((sid) => store.set(sid, sessionWith(inMinutes(30)))));
       const stores = [make().store, make().store];
-      const reversed = [...sids].reverse();
       const writes = [];
       const start = Date.now();
       const expiry = (round) => new Date(start + (40 + round) * 60_000);
@@ -164,10 +199,13 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         // Each round is its own batch per store and kind: the writes go out on the next turn,
         // while earlier rounds' calls may still hold row locks.
         const [first, second] = round % 2 ? [stores[0], stores[1]] : [stores[1], stores[0]];
-        writes.push(...sids.map((sid) => first.set(sid, sessionWith(expires, { round }))));
-        writes.push(...reversed.map((sid) => second.set(sid, sessionWith(expires, { round }))));
-        writes.push(...reversed.map((sid) => first.touch(sid, sessionWith(expires))));
-        writes.push(...sids.map((sid) => second.touch(sid, sessionWith(expires))));
+        // One store saves the first half and touches the second, the other the reverse, in
+        // opposite orders: each call holds both kinds, as under load (session_write).
+        const [low, high] = [sids.slice(0, 10), sids.slice(10)];
+        writes.push(...low.map((sid) => first.set(sid, sessionWith(expires, { round }))));
+        writes.push(...high.map((sid) => first.touch(sid, sessionWith(expires))));
+        writes.push(...[...high].reverse().map((sid) => second.set(sid, sessionWith(expires, { round }))));
+        writes.push(...[...low].reverse().map((sid) => second.touch(sid, sessionWith(expires))));
         await settle();
       }
       const outcomes = await Promise.allSettled(writes);

@@ -224,8 +224,9 @@ for (const [name, make] of Object.entries(backends)) {
         ended = store.destroyUserSession(user, sha256(sid));
         await lockWaiters(1);
         const lateSet = store.set(sid, sessionFor(30, { passport: { user }, late: true }));
+        await lockWaiters(2);
+        // Issued while the set waits for the row: it waits for the set's call, then goes.
         const lateTouch = store.touch(sid, sessionFor(60));
-        await lockWaiters(3);
         await holder.query("commit");
         await Promise.all([lateSet, lateTouch]);
       } finally {

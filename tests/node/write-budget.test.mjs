@@ -11,11 +11,11 @@ import { requireEnv } from "./support/env.mjs";
 const { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY } = requireEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
 const GATEWAY_BODY_LIMIT = 1024 * 1024;
 
-/** A supabase-js store whose save requests' body sizes are recorded. */
+/** A supabase-js store whose write requests (saves, alone or with touches)' body sizes are recorded. */
 function recordingStore(options = {}) {
   const saves = [];
   const client = supabaseClient(SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY, (input, init) => {
-    if (/\/rpc\/session_save/.test(String(input))) saves.push(Buffer.byteLength(String(init?.body ?? "")));
+    if (/\/rpc\/session_(save|write)/.test(String(input))) saves.push(Buffer.byteLength(String(init?.body ?? "")));
     return fetch(input, init);
   });
   return { store: new SupabaseSessionStore({ client, ...options }), saves };

@@ -1,5 +1,6 @@
 // Batcher (src/batcher.ts) on its own: a run() that records each call and answers when
-// the test says, so every property is observed call by call. No timers anywhere.
+// the test says, so every property is observed call by call. No timers anywhere: a turn
+// of the event loop is a real setImmediate.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { Batcher } from "../../dist/esm/batcher.js";
@@ -24,68 +25,91 @@ function recording(options = {}) {
   return { batcher, calls };
 }
 
-/** Lets the batcher's deferred dispatch (two ticks, then a promise job) run. */
-const turn = () => new Promise((resolve) => setImmediate(resolve));
+/**
+ * Lets the event loop turn until the batcher's dispatch ran: a real setImmediate queued
+ * by work under way (a call's answer reaches the batcher in a promise job) runs before
+ * one queued from the check phase it runs in.
+ */
+const turn = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
-test("a lone operation goes out at once, in the same tick as add()", () => {
+test("a lone operation goes out when the event loop's turn ends, alone", async () => {
   const { batcher, calls } = recording();
   batcher.add("a", 1);
-  assert.equal(calls.length, 1);
-  assert.deepEqual([...calls[0].batch], [["a", 1]]);
+  assert.equal(calls.length, 0, "not before the work under way has had its turn");
+  await turn();
+  assert.deepEqual(calls.map((c) => [...c.batch]), [[["a", 1]]]);
 });
 
-test("up to maxInFlight calls go out at once; what arrives meanwhile shares the next call", async () => {
+test("operations of one turn share one call; what arrives while maxInFlight calls are out shares the next", async () => {
   const { batcher, calls } = recording({ maxInFlight: 2 });
-  const results = ["a", "b", "c", "d", "e"].map((sid, i) => batcher.add(sid, i));
-  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a"], ["b"]]);
+  const results = ["a", "b", "c"].map((sid, i) => batcher.add(sid, i));
+  await turn();
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a", "b", "c"]]);
+  results.push(batcher.add("d", 3));
+  await turn();
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a", "b", "c"], ["d"]], "a second call while one is out");
+  results.push(batcher.add("e", 4), batcher.add("f", 5));
+  await turn();
+  assert.equal(calls.length, 2, "two out: the rest wait");
   calls[0].answer();
   await turn();
-  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a"], ["b"], ["c", "d", "e"]]);
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a", "b", "c"], ["d"], ["e", "f"]]);
   calls[1].answer();
   calls[2].answer();
-  assert.deepEqual(await Promise.all(results), ["a:0", "b:1", "c:2", "d:3", "e:4"]);
+  assert.deepEqual(await Promise.all(results), ["a:0", "b:1", "c:2", "d:3", "e:4", "f:5"]);
+});
+
+test("the callers a call answered join the next call with what waited", async () => {
+  const { batcher, calls } = recording({ maxInFlight: 1 });
+  const first = ["a", "b"].map((sid) => batcher.add(sid, 0).then(() => batcher.add(`${sid}2`, 0)));
+  await turn();
+  batcher.add("waiting", 0);
+  calls[0].answer();
+  await turn();
+  assert.deepEqual([...calls[1].batch.keys()], ["waiting", "a2", "b2"]);
+  calls[1].answer();
+  await Promise.all(first);
 });
 
 test("maxBatch bounds the session ids of one call", async () => {
   const { batcher, calls } = recording({ maxBatch: 2 });
-  const sids = ["a", "b", "c", "d", "e", "f"];
+  const sids = ["a", "b", "c", "d", "e"];
   const results = sids.map((sid) => batcher.add(sid, 0));
+  await turn();
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a", "b"]]);
   calls[0].answer();
   await turn();
-  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a"], ["b", "c"]]);
   calls[1].answer();
   await turn();
+  assert.deepEqual(calls.map((c) => c.batch.size), [2, 2, 1]);
   calls[2].answer();
-  await turn();
-  assert.deepEqual(calls.map((c) => c.batch.size), [1, 2, 2, 1]);
-  calls[3].answer();
   assert.equal((await Promise.all(results)).length, sids.length);
 });
 
 test("maxBytes bounds a call's bytes; an entry larger than the budget still goes, alone", async () => {
   const { batcher, calls } = recording({ maxBytes: 10, bytes: (n) => n });
-  batcher.add("first", 1);
   for (const [sid, n] of [["a", 4], ["b", 4], ["c", 4], ["huge", 50], ["d", 1]]) batcher.add(sid, n);
+  await turn();
+  assert.deepEqual([...calls[0].batch.keys()], ["a", "b"], "4 + 4 fits in 10, a third 4 does not");
   calls[0].answer();
   await turn();
-  assert.deepEqual([...calls[1].batch.keys()], ["a", "b"], "4 + 4 fits in 10, a third 4 does not");
+  assert.deepEqual([...calls[1].batch.keys()], ["c"], "the oversize entry does not join a started call");
   calls[1].answer();
   await turn();
-  assert.deepEqual([...calls[2].batch.keys()], ["c"], "the oversize entry does not join a started call");
+  assert.deepEqual([...calls[2].batch.keys()], ["huge"]);
   calls[2].answer();
   await turn();
-  assert.deepEqual([...calls[3].batch.keys()], ["huge"]);
-  calls[3].answer();
-  await turn();
-  assert.deepEqual([...calls[4].batch.keys()], ["d"]);
+  assert.deepEqual([...calls[3].batch.keys()], ["d"]);
 });
 
 test("one session id: waiting operations merge (the later argument wins, both get the result), in issue order", async () => {
   const copies = [];
   const { batcher, calls } = recording({ maxInFlight: 2, copy: (r) => { copies.push(r); return `copy of ${r}`; } });
   const first = batcher.add("s", "one");
+  await turn();
   const second = batcher.add("s", "two");
   const third = batcher.add("s", "three");
+  await turn();
   assert.equal(calls.length, 1, "a session id in flight is not sent again while a call slot is free");
   calls[0].answer();
   await turn();
@@ -96,9 +120,19 @@ test("one session id: waiting operations merge (the later argument wins, both ge
   assert.deepEqual(copies, ["s:three"], "every waiter after the first gets its own copy");
 });
 
+test("merge() makes the one entry of two operations on one session id", async () => {
+  const { batcher, calls } = recording({ merge: (earlier, later) => `${earlier}+${later}` });
+  const results = [batcher.add("s", "save"), batcher.add("s", "touch")];
+  await turn();
+  assert.deepEqual([...calls[0].batch], [["s", "save+touch"]]);
+  calls[0].answer();
+  assert.deepEqual(await Promise.all(results), ["s:save+touch", "s:save+touch"]);
+});
+
 test("a session id with no result resolves with undefined", async () => {
   const { batcher, calls } = recording();
   const missing = batcher.add("gone", 0);
+  await turn();
   calls[0].answer(new Map());
   assert.equal(await missing, undefined);
 });
@@ -106,6 +140,7 @@ test("a session id with no result resolves with undefined", async () => {
 test("a failing call fails every operation in it, and only those", async () => {
   const { batcher, calls } = recording();
   const inFirst = batcher.add("a", 0);
+  await turn();
   const inSecond = [batcher.add("b", 0), batcher.add("b", 1), batcher.add("c", 0)];
   const boom = new Error("call failed");
   calls[0].fail(boom);
@@ -135,6 +170,7 @@ test("a run() that throws synchronously fails its operations; the batcher goes o
 test("a copy() that throws rejects the waiters not yet settled instead of leaving them hanging", async () => {
   const { batcher, calls } = recording({ copy: () => { throw new Error("cannot copy"); } });
   batcher.add("s", 0);
+  await turn();
   const a = batcher.add("t", 0);
   const b = batcher.add("t", 1);
   calls[0].answer();
