@@ -29,20 +29,47 @@ export interface BatcherOptions<A, R> {
    * default the later argument replaces the earlier.
    */
   merge?(earlier: A, later: A): A;
+  /** Shared by the batchers of one store (see Traffic); by default this batcher's own. */
+  traffic?: Traffic;
   /** Gives each waiter after the first on one session id its own copy of the result. */
   copy?(result: R): R;
 }
 
 /**
- * Sends operations on sessions in batches, with no timer: an operation waits only until
+ * What the batchers of one store know of each other, to tell a quiet moment from load:
+ * the calls they have in flight, and whether a call answered several callers in this turn
+ * of the event loop (their next operations are on their way, to any of the batchers).
+ */
+export class Traffic {
+  inFlight = 0;
+  #crowd = false;
+
+  /** Nothing in flight and no crowd answered in this turn: an operation may go out alone at once. */
+  get quiet(): boolean {
+    return this.inFlight === 0 && !this.#crowd;
+  }
+
+  /** A call answered `callers` waiting operations. */
+  answered(callers: number): void {
+    if (callers < 2 || this.#crowd) return;
+    this.#crowd = true;
+    afterPendingWork(() => {
+      this.#crowd = false;
+    });
+  }
+}
+
+/**
+ * Sends operations on sessions in batches, with no timer. In a quiet moment (Traffic) an
+ * operation goes out at once, alone: at low load nothing waits. Otherwise it waits until
  * the event loop has run the I/O callbacks it had ready (the real setImmediate; see
  * real-timers.ts), then goes out with every other operation that arrived meanwhile,
  * while fewer than `maxInFlight` calls are in flight; what arrives beyond that waits for
- * a call to finish and goes out with the next. A lone operation therefore waits for no
- * other, and under load the requests whose data arrived in one turn of the event loop,
- * and the callers a finished call answered, share one round trip (the client's per-query
- * cost and, for durable writes, the WAL flush are then paid once per call). Nothing here
- * depends on the event loop's timers, so fake timers in a test suite cannot stall it.
+ * a call to finish and goes out with the next. Under load the requests whose data arrived
+ * in one turn of the event loop, and the callers a finished call answered, thus share one
+ * round trip (the client's per-query cost and, for durable writes, the WAL flush are then
+ * paid once per call). Nothing here depends on the event loop's timers, so fake timers in
+ * a test suite cannot stall it.
  *
  * Two operations on one session id waiting together become one entry (`merge`; by default
  * the later argument replaces the earlier), and both receive its result. An
@@ -54,6 +81,7 @@ export class Batcher<A, R> {
   readonly #options: BatcherOptions<A, R>;
   readonly #pending = new Map<string, Entry<A, R>>();
   readonly #inFlightSids = new Set<string>();
+  readonly #traffic: Traffic;
   #inFlight = 0;
   /** A dispatch is scheduled: arrivals wait for it. */
   #scheduled = false;
@@ -61,6 +89,7 @@ export class Batcher<A, R> {
   constructor(options: BatcherOptions<A, R>) {
     if (!(options.maxInFlight >= 1) || !(options.maxBatch >= 1)) throw new RangeError("maxInFlight and maxBatch must be at least 1");
     this.#options = options;
+    this.#traffic = options.traffic ?? new Traffic();
   }
 
   /** Queues `sid` with `arg`; resolves with its result, or undefined when the call returned none for it. */
@@ -73,7 +102,8 @@ export class Batcher<A, R> {
       } else {
         this.#pending.set(sid, { arg, waiters: [{ resolve, reject }] });
       }
-      this.#schedule();
+      if (this.#traffic.quiet && !this.#scheduled) this.#dispatch();
+      else this.#schedule();
     });
   }
 
@@ -120,7 +150,9 @@ export class Batcher<A, R> {
 
   #send(batch: Map<string, Entry<A, R>>): void {
     this.#inFlight++;
-    const args = new Map([...batch].map(([sid, { arg }]) => [sid, arg]));
+    this.#traffic.inFlight++;
+    const args = new Map<string, A>();
+    for (const [sid, { arg }] of batch) args.set(sid, arg);
     let call: Promise<Map<string, R>>;
     try {
       call = this.#options.run(args);
@@ -150,7 +182,11 @@ export class Batcher<A, R> {
 
   #finish(batch: Map<string, Entry<A, R>>): void {
     this.#inFlight--;
+    this.#traffic.inFlight--;
+    let callers = 0;
+    for (const { waiters } of batch.values()) callers += waiters.length;
+    this.#traffic.answered(callers);
     for (const sid of batch.keys()) this.#inFlightSids.delete(sid);
-    this.#schedule();
+    if (this.#pending.size > 0) this.#schedule();
   }
 }

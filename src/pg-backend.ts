@@ -34,12 +34,15 @@ export class PgBackend implements Backend {
   readonly #prepared: boolean;
   readonly #statements = new Map<string, Statement>();
   #pool: Promise<Queryable>;
+  /** The pool once known: every call after the first skips awaiting #pool. */
+  #ready: Queryable | undefined;
   #owned: Promise<OwnedPool> | undefined;
 
   constructor(source: PoolSource, schema: string, preparedStatements: boolean) {
     this.#schema = schema;
     this.#prepared = preparedStatements;
     if ("pool" in source) {
+      this.#ready = source.pool;
       this.#pool = Promise.resolve(source.pool);
     } else {
       // Created on first use so that `pg` stays an optional peer dependency.
@@ -48,13 +51,14 @@ export class PgBackend implements Backend {
     }
   }
 
-  async rows(fn: SessionFunction, args: Args): Promise<Record<string, unknown>[]> {
-    return (await this.#query(fn, args, "rows")) as Record<string, unknown>[];
+  // Plain promise chains rather than async functions on this path: every operation takes
+  // it, and each async layer costs its own promise jobs (a C = 1 profile).
+  rows(fn: SessionFunction, args: Args): Promise<Record<string, unknown>[]> {
+    return this.#query(fn, args, "rows") as Promise<Record<string, unknown>[]>;
   }
 
-  async scalar(fn: SessionFunction, args: Args): Promise<unknown> {
-    const rows = (await this.#query(fn, args, "scalar")) as { value?: unknown }[];
-    return rows[0]?.value ?? null;
+  scalar(fn: SessionFunction, args: Args): Promise<unknown> {
+    return this.#query(fn, args, "scalar").then((rows) => (rows[0] as { value?: unknown } | undefined)?.value ?? null);
   }
 
   async close(): Promise<void> {
@@ -63,15 +67,21 @@ export class PgBackend implements Backend {
     if (owned) await (await owned).end();
   }
 
-  async #query(fn: SessionFunction, args: Args, shape: "rows" | "scalar"): Promise<unknown[]> {
-    const values = Object.values(args).map((v) => (v instanceof JsonArg ? v.text : v));
+  #query(fn: SessionFunction, args: Args, shape: "rows" | "scalar"): Promise<unknown[]> {
+    const values: unknown[] = [];
+    for (const key in args) {
+      const value = args[key];
+      values.push(value instanceof JsonArg ? value.text : value);
+    }
     const { text, name } = this.#statement(fn, values.length, shape);
-    const pool = await this.#pool;
-    const result = this.#prepared
-      // Named: parsed and planned once per connection, then only bound and executed.
-      ? await pool.query({ name, text, values })
-      : await pool.query(text, values);
-    return rowsOf(result);
+    const send = (pool: Queryable) => {
+      this.#ready = pool;
+      return (this.#prepared
+        // Named: parsed and planned once per connection, then only bound and executed.
+        ? pool.query({ name, text, values })
+        : pool.query(text, values)).then(rowsOf);
+    };
+    return this.#ready ? send(this.#ready) : this.#pool.then(send);
   }
 
   /** The statement calling `fn`, built once per function (this is every request's path). */

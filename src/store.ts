@@ -2,7 +2,7 @@ import session from "express-session";
 import type { SessionData } from "express-session";
 import type { Args, Backend, SessionFunction } from "./backend.js";
 import { JsonArg } from "./backend.js";
-import { Batcher } from "./batcher.js";
+import { Batcher, Traffic } from "./batcher.js";
 import { ConnectionHealth } from "./connection-health.js";
 import { PgBackend } from "./pg-backend.js";
 import { RpcBackend } from "./rpc-backend.js";
@@ -87,17 +87,21 @@ export class SupabaseSessionStore extends session.Store {
       probe: () => this.#call("rows", "session_get_one", { p_sid: "-" }),
     });
     this.#backend = this.#open(settings.backend, settings.schema, settings.preparedStatements);
+    // One view of the store's traffic for both queues: a write call answering many callers
+    // means their reads are on their way too.
+    const traffic = new Traffic();
     this.#gets = new Batcher({
-      run: async (batch) => {
+      run: (batch) => {
         const sids = [...batch.keys()];
         // One session (the common case at low load): the scalar-parameter function.
-        const rows = sids.length === 1
-          ? await this.#call("rows", "session_get_one", { p_sid: sids[0] })
-          : await this.#call("rows", "session_get", { p_sids: sids });
-        return new Map(rows.map((row) => [String(row.sid), row]));
+        const call = sids.length === 1
+          ? this.#call("rows", "session_get_one", { p_sid: sids[0] })
+          : this.#call("rows", "session_get", { p_sids: sids });
+        return call.then((rows) => new Map(rows.map((row) => [String(row.sid), row])));
       },
       maxBatch: MAX_GET_BATCH,
       maxInFlight: MAX_IN_FLIGHT,
+      traffic,
       // Two concurrent requests for one session each get their own copy: express-session
       // mutates the object it is given, and one request's changes must not leak into the other.
       copy: structuredClone,
@@ -108,6 +112,7 @@ export class SupabaseSessionStore extends session.Store {
       run: (batch) => this.#writeBatch(batch),
       maxBatch: MAX_WRITE_BATCH,
       maxInFlight: MAX_IN_FLIGHT,
+      traffic,
       maxBytes: MAX_SET_BATCH_BYTES,
       bytes: (write) => (write.kind === "save" ? write.bytes : 0),
       merge: mergeWrites,
@@ -391,16 +396,25 @@ export class SupabaseSessionStore extends session.Store {
 
   #call(shape: "rows", fn: SessionFunction, args: Args): Promise<Record<string, unknown>[]>;
   #call(shape: "scalar", fn: SessionFunction, args: Args): Promise<unknown>;
-  async #call(shape: "rows" | "scalar", fn: SessionFunction, args: Args): Promise<unknown> {
-    if (this.#closed) throw new Error("SupabaseSessionStore is closed");
+  #call(shape: "rows" | "scalar", fn: SessionFunction, args: Args): Promise<unknown> {
+    if (this.#closed) return Promise.reject(new Error("SupabaseSessionStore is closed"));
+    let call: Promise<unknown>;
     try {
-      const value = shape === "rows" ? await this.#backend.rows(fn, args) : await this.#backend.scalar(fn, args);
-      this.#health.noteSuccess();
-      return value;
+      call = shape === "rows" ? this.#backend.rows(fn, args) : this.#backend.scalar(fn, args);
     } catch (err) {
-      this.#health.noteFailure(err);
-      throw err;
+      call = Promise.reject(err);
     }
+    // A promise chain, not an async function: this is every operation's path.
+    return call.then(
+      (value) => {
+        this.#health.noteSuccess();
+        return value;
+      },
+      (err: unknown) => {
+        this.#health.noteFailure(err);
+        throw err;
+      },
+    );
   }
 
   #parse(sid: string | { handle: string }, raw: unknown): SessionData | null {

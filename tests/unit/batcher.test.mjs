@@ -3,7 +3,7 @@
 // of the event loop is a real setImmediate.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Batcher } from "../../dist/esm/batcher.js";
+import { Batcher, Traffic } from "../../dist/esm/batcher.js";
 
 /** A batcher whose calls wait until the test resolves (or rejects) them, recorded in `calls`. */
 function recording(options = {}) {
@@ -32,81 +32,91 @@ function recording(options = {}) {
  */
 const turn = () => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
 
-test("a lone operation goes out when the event loop's turn ends, alone", async () => {
-  const { batcher, calls } = recording();
-  batcher.add("a", 1);
-  assert.equal(calls.length, 0, "not before the work under way has had its turn");
-  await turn();
-  assert.deepEqual(calls.map((c) => [...c.batch]), [[["a", 1]]]);
-});
-
-test("operations of one turn share one call; what arrives while maxInFlight calls are out shares the next", async () => {
+test("in a quiet moment an operation goes out at once, alone; the others of its turn share the next call", async () => {
   const { batcher, calls } = recording({ maxInFlight: 2 });
   const results = ["a", "b", "c"].map((sid, i) => batcher.add(sid, i));
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a"]], "a at once, in the same tick as add()");
   await turn();
-  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a", "b", "c"]]);
-  results.push(batcher.add("d", 3));
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a"], ["b", "c"]], "b and c after the turn, together");
+  results.push(batcher.add("d", 3), batcher.add("e", 4));
   await turn();
-  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a", "b", "c"], ["d"]], "a second call while one is out");
-  results.push(batcher.add("e", 4), batcher.add("f", 5));
-  await turn();
-  assert.equal(calls.length, 2, "two out: the rest wait");
+  assert.equal(calls.length, 2, "two calls out (maxInFlight): the rest wait");
   calls[0].answer();
   await turn();
-  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a", "b", "c"], ["d"], ["e", "f"]]);
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a"], ["b", "c"], ["d", "e"]]);
   calls[1].answer();
   calls[2].answer();
-  assert.deepEqual(await Promise.all(results), ["a:0", "b:1", "c:2", "d:3", "e:4", "f:5"]);
+  assert.deepEqual(await Promise.all(results), ["a:0", "b:1", "c:2", "d:3", "e:4"]);
 });
 
-test("the callers a call answered join the next call with what waited", async () => {
-  const { batcher, calls } = recording({ maxInFlight: 1 });
-  const first = ["a", "b"].map((sid) => batcher.add(sid, 0).then(() => batcher.add(`${sid}2`, 0)));
-  await turn();
-  batcher.add("waiting", 0);
+test("a call that answered one caller leaves the moment quiet: that caller's next operation goes at once", async () => {
+  const { batcher, calls } = recording();
+  const next = batcher.add("a", 0).then(() => {
+    const again = batcher.add("a2", 0);
+    assert.equal(calls.length, 2, "sent in the same tick");
+    return again;
+  });
   calls[0].answer();
   await turn();
-  assert.deepEqual([...calls[1].batch.keys()], ["waiting", "a2", "b2"]);
   calls[1].answer();
-  await Promise.all(first);
+  assert.equal(await next, "a2:0");
+});
+
+test("the callers a call answered, and what waited, share the next call; so do the batchers of one Traffic", async () => {
+  const traffic = new Traffic();
+  const reads = recording({ maxInFlight: 1, traffic });
+  const writes = recording({ maxInFlight: 1, traffic });
+  reads.batcher.add("busy", 0);
+  const cohort = ["a", "b"].map((sid) => reads.batcher.add(sid, 0).then(() => writes.batcher.add(sid, 1)));
+  reads.calls[0].answer();
+  await turn();
+  assert.deepEqual(reads.calls.map((c) => [...c.batch.keys()]), [["busy"], ["a", "b"]]);
+  reads.calls[1].answer();
+  await turn();
+  assert.deepEqual(writes.calls.map((c) => [...c.batch.keys()]), [["a", "b"]],
+    "two callers answered: the moment is not quiet, their writes go together");
+  writes.calls[0].answer();
+  await Promise.all(cohort);
 });
 
 test("maxBatch bounds the session ids of one call", async () => {
   const { batcher, calls } = recording({ maxBatch: 2 });
-  const sids = ["a", "b", "c", "d", "e"];
+  const sids = ["a", "b", "c", "d", "e", "f"];
   const results = sids.map((sid) => batcher.add(sid, 0));
-  await turn();
-  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a", "b"]]);
   calls[0].answer();
   await turn();
+  assert.deepEqual(calls.map((c) => [...c.batch.keys()]), [["a"], ["b", "c"]]);
   calls[1].answer();
   await turn();
-  assert.deepEqual(calls.map((c) => c.batch.size), [2, 2, 1]);
   calls[2].answer();
+  await turn();
+  assert.deepEqual(calls.map((c) => c.batch.size), [1, 2, 2, 1]);
+  calls[3].answer();
   assert.equal((await Promise.all(results)).length, sids.length);
 });
 
 test("maxBytes bounds a call's bytes; an entry larger than the budget still goes, alone", async () => {
   const { batcher, calls } = recording({ maxBytes: 10, bytes: (n) => n });
+  batcher.add("first", 1);
   for (const [sid, n] of [["a", 4], ["b", 4], ["c", 4], ["huge", 50], ["d", 1]]) batcher.add(sid, n);
-  await turn();
-  assert.deepEqual([...calls[0].batch.keys()], ["a", "b"], "4 + 4 fits in 10, a third 4 does not");
   calls[0].answer();
   await turn();
-  assert.deepEqual([...calls[1].batch.keys()], ["c"], "the oversize entry does not join a started call");
+  assert.deepEqual([...calls[1].batch.keys()], ["a", "b"], "4 + 4 fits in 10, a third 4 does not");
   calls[1].answer();
   await turn();
-  assert.deepEqual([...calls[2].batch.keys()], ["huge"]);
+  assert.deepEqual([...calls[2].batch.keys()], ["c"], "the oversize entry does not join a started call");
   calls[2].answer();
   await turn();
-  assert.deepEqual([...calls[3].batch.keys()], ["d"]);
+  assert.deepEqual([...calls[3].batch.keys()], ["huge"]);
+  calls[3].answer();
+  await turn();
+  assert.deepEqual([...calls[4].batch.keys()], ["d"]);
 });
 
 test("one session id: waiting operations merge (the later argument wins, both get the result), in issue order", async () => {
   const copies = [];
   const { batcher, calls } = recording({ maxInFlight: 2, copy: (r) => { copies.push(r); return `copy of ${r}`; } });
   const first = batcher.add("s", "one");
-  await turn();
   const second = batcher.add("s", "two");
   const third = batcher.add("s", "three");
   await turn();
@@ -122,17 +132,18 @@ test("one session id: waiting operations merge (the later argument wins, both ge
 
 test("merge() makes the one entry of two operations on one session id", async () => {
   const { batcher, calls } = recording({ merge: (earlier, later) => `${earlier}+${later}` });
+  batcher.add("busy", 0);
   const results = [batcher.add("s", "save"), batcher.add("s", "touch")];
-  await turn();
-  assert.deepEqual([...calls[0].batch], [["s", "save+touch"]]);
   calls[0].answer();
+  await turn();
+  assert.deepEqual([...calls[1].batch], [["s", "save+touch"]]);
+  calls[1].answer();
   assert.deepEqual(await Promise.all(results), ["s:save+touch", "s:save+touch"]);
 });
 
 test("a session id with no result resolves with undefined", async () => {
   const { batcher, calls } = recording();
   const missing = batcher.add("gone", 0);
-  await turn();
   calls[0].answer(new Map());
   assert.equal(await missing, undefined);
 });
@@ -140,7 +151,6 @@ test("a session id with no result resolves with undefined", async () => {
 test("a failing call fails every operation in it, and only those", async () => {
   const { batcher, calls } = recording();
   const inFirst = batcher.add("a", 0);
-  await turn();
   const inSecond = [batcher.add("b", 0), batcher.add("b", 1), batcher.add("c", 0)];
   const boom = new Error("call failed");
   calls[0].fail(boom);
@@ -170,7 +180,6 @@ test("a run() that throws synchronously fails its operations; the batcher goes o
 test("a copy() that throws rejects the waiters not yet settled instead of leaving them hanging", async () => {
   const { batcher, calls } = recording({ copy: () => { throw new Error("cannot copy"); } });
   batcher.add("s", 0);
-  await turn();
   const a = batcher.add("t", 0);
   const b = batcher.add("t", 1);
   calls[0].answer();
