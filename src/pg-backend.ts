@@ -33,17 +33,15 @@ export class PgBackend implements Backend {
   readonly #schema: string;
   readonly #prepared: boolean;
   readonly #statements = new Map<string, Statement>();
-  #pool: Promise<Queryable>;
-  /** The pool once known: every call after the first skips awaiting #pool. */
-  #ready: Queryable | undefined;
+  /** The pool, or until it exists (connectionString) the promise of it. */
+  #pool: Queryable | Promise<Queryable>;
   #owned: Promise<OwnedPool> | undefined;
 
   constructor(source: PoolSource, schema: string, preparedStatements: boolean) {
     this.#schema = schema;
     this.#prepared = preparedStatements;
     if ("pool" in source) {
-      this.#ready = source.pool;
-      this.#pool = Promise.resolve(source.pool);
+      this.#pool = source.pool;
     } else {
       // Created on first use so that `pg` stays an optional peer dependency.
       this.#owned = createPool(source.connectionString, source.onIdleError);
@@ -75,13 +73,14 @@ export class PgBackend implements Backend {
     }
     const { text, name } = this.#statement(fn, values.length, shape);
     const send = (pool: Queryable) => {
-      this.#ready = pool;
+      this.#pool = pool;
       return (this.#prepared
         // Named: parsed and planned once per connection, then only bound and executed.
         ? pool.query({ name, text, values })
         : pool.query(text, values)).then(rowsOf);
     };
-    return this.#ready ? send(this.#ready) : this.#pool.then(send);
+    const pool = this.#pool;
+    return pool instanceof Promise ? pool.then(send) : send(pool);
   }
 
   /** The statement calling `fn`, built once per function (this is every request's path). */
