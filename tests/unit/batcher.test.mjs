@@ -3,7 +3,7 @@
 // of the event loop is a real setImmediate.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Batcher, Traffic } from "../../dist/esm/batcher.js";
+import { Batcher, READ_ONLY_AFTER, Traffic } from "../../dist/esm/batcher.js";
 
 /** A batcher whose calls wait until the test resolves (or rejects) them, recorded in `calls`. */
 function recording(options = {}) {
@@ -77,6 +77,32 @@ test("the callers a call answered, and what waited, share the next call; so do t
     "two callers answered: the moment is not quiet, their writes go together");
   writes.calls[0].answer();
   await Promise.all(cohort);
+});
+
+test("read-only traffic: a spreading batcher shares its waiting entries out over the free call slots; a write ends it", async () => {
+  const traffic = new Traffic();
+  const reads = recording({ maxInFlight: 2, spread: true, traffic });
+  const writes = recording({ maxInFlight: 1, traffic });
+  const sizes = () => reads.calls.map((c) => c.batch.size);
+  const sids = (prefix, n) => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
+  writes.batcher.add("w", 0); // in flight: the reads below gather instead of going alone
+  let waiting = sids("a", 8).map((sid) => reads.batcher.add(sid, 0));
+  await turn();
+  assert.deepEqual(sizes(), [8], "8 reads since the last write: one call, the other slot left free");
+  reads.calls[0].answer();
+  await Promise.all(waiting);
+  waiting = sids("b", READ_ONLY_AFTER).map((sid) => reads.batcher.add(sid, 0));
+  await turn();
+  assert.deepEqual(sizes(), [8, READ_ONLY_AFTER / 2, READ_ONLY_AFTER / 2], "read-only: two calls side by side, half each");
+  reads.calls[1].answer();
+  reads.calls[2].answer();
+  await Promise.all(waiting);
+  writes.batcher.add("w2", 0);
+  waiting = sids("c", 8).map((sid) => reads.batcher.add(sid, 0));
+  await turn();
+  assert.deepEqual(sizes(), [8, READ_ONLY_AFTER / 2, READ_ONLY_AFTER / 2, 8], "a write arrived: reads fill one call again");
+  reads.calls[3].answer();
+  await Promise.all(waiting);
 });
 
 test("maxBatch bounds the session ids of one call", async () => {
