@@ -193,6 +193,11 @@ async function main() {
   const built = await check("build (ESM + CJS)", process.execPath, [path.join(root, "scripts/build.mjs")]);
   const nodes = runtimes();
   const newest = nodes.at(-1);
+  // The unit tier ran first on this machine's Node, for speed; it runs again on each
+  // supported runtime, the ones users run.
+  for (const runtime of nodes) {
+    await nodeTests({}, { ...runtime, files: listFiles("tests/unit", /\.test\.mjs$/), label: "unit tier" });
+  }
   const nodeFiles = listFiles("tests/node", /\.test\.(mjs|cjs)$/);
   const named = (names) => nodeFiles.filter((f) => names.includes(path.basename(f)));
 
