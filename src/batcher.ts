@@ -46,7 +46,8 @@ export interface BatcherOptions<A, R> {
  * Operations in a row on spreading batchers (reads) after which the traffic counts as
  * read-only. While requests also write, the callers one read call answers go on to write
  * together, in one commit; a read batch split in two would split their writes into two
- * commits (the bench's request mix at C = 8: 1.58x connect-pg-simple unsplit, 1.42x split).
+ * commits (an A/B with the bench's request mix at C = 8: 1.58x connect-pg-simple unsplit,
+ * 1.42x split).
  */
 export const READ_ONLY_AFTER = 100;
 
@@ -91,9 +92,10 @@ export class Traffic {
  * the event loop has run the I/O callbacks it had ready (the real setImmediate; see
  * real-timers.ts), then goes out with every other operation that arrived meanwhile,
  * while fewer than `maxInFlight` calls are in flight; what arrives beyond that waits for
- * a call to finish and goes out with the next. Under load the requests whose data arrived
- * in one turn of the event loop, and the callers a finished call answered, thus share one
- * round trip (the client's per-query cost and, for durable writes, the WAL flush are then
+ * a call to finish and goes out with the next (a spreading batcher in read-only traffic
+ * shares the waiting entries out over the free call slots instead; see BatcherOptions).
+ * Under load the requests whose data arrived in one turn of the event loop, and the
+ * callers a finished call answered, thus share one round trip (the client's per-query cost and, for durable writes, the WAL flush are then
  * paid once per call). Nothing here depends on the event loop's timers, so fake timers in
  * a test suite cannot stall it.
  *
