@@ -95,9 +95,9 @@ export class Traffic {
  * a call to finish and goes out with the next (a spreading batcher in read-only traffic
  * shares the waiting entries out over the free call slots instead; see BatcherOptions).
  * Under load the requests whose data arrived in one turn of the event loop, and the
- * callers a finished call answered, thus share one round trip (the client's per-query cost and, for durable writes, the WAL flush are then
- * paid once per call). Nothing here depends on the event loop's timers, so fake timers in
- * a test suite cannot stall it.
+ * callers a finished call answered, thus share one round trip (the client's per-query
+ * cost and, for durable writes, the WAL flush are then paid once per call). Nothing here
+ * depends on the event loop's timers, so fake timers in a test suite cannot stall it.
  *
  * Two operations on one session id waiting together become one entry (`merge`; by default
  * the later argument replaces the earlier), and both receive its result. An
