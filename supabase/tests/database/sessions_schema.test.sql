@@ -1,6 +1,6 @@
 -- The sessions table: shape, constraints, indexes, RLS and the updated_at trigger.
 begin;
-select plan(41);
+select plan(42);
 
 select has_table('public', 'sessions', 'public.sessions exists');
 select columns_are('public', 'sessions',
@@ -76,6 +76,12 @@ select is_empty($$
     from pg_proc p join pg_namespace n on n.oid = p.pronamespace
    where n.nspname = 'public' and p.prosecdef
 $$, 'no function in public is SECURITY DEFINER');
+select is_empty($$
+  select p.oid::regprocedure::text
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname = 'public' and p.proname like '%session%'
+     and obj_description(p.oid, 'pg_proc') is null
+$$, 'every session function says what it does in a comment');
 select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace
             where n.nspname = 'public' and p.proname in ('cleanup_expired_sessions', 'sessions_set_updated_at',
               'session_get', 'session_get_one', 'session_save', 'session_save_one', 'session_touch', 'session_touch_one',
