@@ -1,7 +1,8 @@
 -- A comment on every function this package defines, so that the catalog describes
 -- itself (\df+, the dashboard, doctor's readers) as the table, the view and the other
--- functions already do. These eight were created without one; sessions_schema.test.sql
--- now requires a comment on each session function.
+-- functions already do. These seven were created without one, as was the schedule's
+-- dispatch_session_cleanup (20261203000200_schedule_cleanup_comment.sql);
+-- sessions_schema.test.sql now requires a comment on each session function.
 
 comment on function public.sessions_set_updated_at() is
   'Trigger function: sets updated_at to now() on an update that did not set it to now() itself.';
@@ -23,6 +24,3 @@ comment on function public.cleanup_expired_sessions(integer) is
 
 comment on function public.count_expired_sessions() is
   'How many rows cleanup_expired_sessions would delete now (its dry run).';
-
-comment on function public.dispatch_session_cleanup(interval, integer) is
-  'The hourly cleanup job''s body: asks the cleanup-sessions Edge Function to purge (pg_net and Vault present), else purges directly within time_budget; returns the branch taken.';
