@@ -71,16 +71,20 @@ export class PgBackend implements Backend {
       const value = args[key];
       values.push(value instanceof JsonArg ? value.text : value);
     }
-    const { text, name } = this.#statement(fn, values.length, shape);
-    const send = (pool: Queryable) => {
-      this.#pool = pool;
-      return (this.#prepared
-        // Named: parsed and planned once per connection, then only bound and executed.
-        ? pool.query({ name, text, values })
-        : pool.query(text, values)).then(rowsOf);
-    };
+    const statement = this.#statement(fn, values.length, shape);
     const pool = this.#pool;
-    return pool instanceof Promise ? pool.then(send) : send(pool);
+    if (!(pool instanceof Promise)) return this.#send(pool, statement, values);
+    return pool.then((created) => {
+      this.#pool = created;
+      return this.#send(created, statement, values);
+    });
+  }
+
+  #send(pool: Queryable, { text, name }: Statement, values: unknown[]): Promise<unknown[]> {
+    return (this.#prepared
+      // Named: parsed and planned once per connection, then only bound and executed.
+      ? pool.query({ name, text, values })
+      : pool.query(text, values)).then(rowsOf);
   }
 
   /** The statement calling `fn`, built once per function (this is every request's path). */
