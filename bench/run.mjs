@@ -33,8 +33,24 @@ const { values: flags } = parseArgs({
 });
 
 const PROFILES = {
-  full: { concurrencies: [1, 8, 32], rounds: 2, warmupMs: 600, windowMs: 1250, cleanupScale: 1, limitsSessions: 1_000_000, soakSeconds: 60 },
-  quick: { concurrencies: [8], rounds: 2, warmupMs: 300, windowMs: 700, cleanupScale: 0.02, limitsSessions: 20_000, soakSeconds: 5 },
+  full: {
+    concurrencies: [1, 8, 32],
+    rounds: 2,
+    warmupMs: 600,
+    windowMs: 1250,
+    cleanupScale: 1,
+    limitsSessions: 1_000_000,
+    soakSeconds: 60,
+  },
+  quick: {
+    concurrencies: [8],
+    rounds: 2,
+    warmupMs: 300,
+    windowMs: 700,
+    cleanupScale: 0.02,
+    limitsSessions: 20_000,
+    soakSeconds: 5,
+  },
 };
 const profile = PROFILES[flags.quick ? "quick" : "full"];
 const soakSeconds = flags.soak === undefined ? profile.soakSeconds : Number(flags.soak);
@@ -117,7 +133,15 @@ async function runOnce({ id, workload, concurrency, database, api, payload }) {
     // pgbench:<family>[:<mode>]
     const [, family, mode = "prepared"] = id.split(":");
     return pgbench({
-      family, mode, workload: workload.id, concurrency, port: database.port, live: LIVE, payload, touchAfter, ...timing,
+      family,
+      mode,
+      workload: workload.id,
+      concurrency,
+      port: database.port,
+      live: LIVE,
+      payload,
+      touchAfter,
+      ...timing,
     });
   }
   const client = await CLIENTS[id].create({ dbUrl: database.url, concurrency, touchAfter, api });
@@ -139,7 +163,11 @@ function label(id) {
 /** RSS of this process over a long touchAfter mix in which new sessions keep arriving. */
 async function soak({ database, seconds }) {
   const concurrency = 8;
-  const client = await CLIENTS["store-pg"].create({ dbUrl: database.url, concurrency, touchAfter: TOUCH_AFTER_SECONDS });
+  const client = await CLIENTS["store-pg"].create({
+    dbUrl: database.url,
+    concurrency,
+    touchAfter: TOUCH_AFTER_SECONDS,
+  });
   const warmupSeconds = Math.min(10, Math.max(1, Math.round(seconds / 10)));
   const samples = [];
   let requests = 0;
@@ -168,7 +196,15 @@ async function soak({ database, seconds }) {
     end: measured.at(-1)[key],
     max: measured.reduce((m, s) => Math.max(m, s[key]), 0),
   });
-  return { seconds, concurrency, warmupSeconds, requests, cacheBound: TOUCH_CACHE_SIZE, rss: stat("rss"), heap: stat("heapUsed") };
+  return {
+    seconds,
+    concurrency,
+    warmupSeconds,
+    requests,
+    cacheBound: TOUCH_CACHE_SIZE,
+    rss: stat("rss"),
+    heap: stat("heapUsed"),
+  };
 }
 
 /**
@@ -185,7 +221,13 @@ async function startServices(dbOpts) {
     log(`supabase-js reference rows not run: the local API did not start (${err.message.split("\n")[0]})`);
     // The cluster is this run's own (destroyed and created afresh): this run stops it.
     const { url } = db.start(dbOpts);
-    return { url, api: undefined, stop: () => { db.stop(dbOpts); } };
+    return {
+      url,
+      api: undefined,
+      stop: () => {
+        db.stop(dbOpts);
+      },
+    };
   }
 }
 
@@ -239,13 +281,20 @@ async function main() {
         summary.opsPerSec = median(summary.roundOpsPerSec);
         const total = (key) => parts.reduce((n, p) => n + (p[key] ?? NaN), 0);
         const row = {
-          workload: workload.id, concurrency, client: id, label: label(id), pgbench: CLIENTS[id]?.pgbench, ...summary,
+          workload: workload.id,
+          concurrency,
+          client: id,
+          label: label(id),
+          pgbench: CLIENTS[id]?.pgbench,
+          ...summary,
           roundTripsPerOp: total("roundTrips") / summary.totalOps,
           // The gateway's long-lived backends report their counts late.
           writesPerOp: id === "store-supabase-js" ? NaN : total("written") / summary.totalOps,
         };
-        log(`${workload.id} C=${concurrency} ${id}: ${Math.round(row.opsPerSec)} ops/s, ` +
-          `p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms`);
+        log(
+          `${workload.id} C=${concurrency} ${id}: ${Math.round(row.opsPerSec)} ops/s, ` +
+            `p50 ${row.p50.toFixed(2)} ms, p99 ${row.p99.toFixed(2)} ms`,
+        );
         return row;
       });
     };
@@ -269,8 +318,14 @@ async function main() {
       const getter = await CLIENTS["store-pg"].create({ dbUrl: database.url, concurrency: GETTERS, touchAfter: 0 });
       try {
         cleanup = await cleanupAtScale({
-          admin, checkpoint, client: getter, scale: profile.cleanupScale, payload, getters: GETTERS,
-          warmupMs: profile.warmupMs, windowMs: Math.max(profile.windowMs, 2000),
+          admin,
+          checkpoint,
+          client: getter,
+          scale: profile.cleanupScale,
+          payload,
+          getters: GETTERS,
+          warmupMs: profile.warmupMs,
+          windowMs: Math.max(profile.windowMs, 2000),
         });
       } finally {
         await getter.close();

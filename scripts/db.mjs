@@ -20,7 +20,9 @@ import { fileURLToPath } from "node:url";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const isRoot = process.getuid?.() === 0;
-const PACKAGES = (v) => [`postgresql-${v}`, `postgresql-${v}-cron`, `postgresql-${v}-pgtap`, "libtap-parser-sourcehandler-pgtap-perl"];
+const PACKAGES = (
+  v,
+) => [`postgresql-${v}`, `postgresql-${v}-cron`, `postgresql-${v}-pgtap`, "libtap-parser-sourcehandler-pgtap-perl"];
 
 /** The bootstrap superuser: it makes the cluster look like Supabase's, and nothing else uses it. */
 export const ADMIN_ROLE = "supabase_admin";
@@ -34,7 +36,9 @@ export const PRIVILEGE_REGIMES = ["hosted", "legacy"];
 export function defaults(env = process.env) {
   const privileges = env.LOCAL_DB_DEFAULT_PRIVILEGES || "hosted";
   if (!PRIVILEGE_REGIMES.includes(privileges)) {
-    throw new Error(`LOCAL_DB_DEFAULT_PRIVILEGES must be one of ${PRIVILEGE_REGIMES.join(", ")}, got ${JSON.stringify(privileges)}`);
+    throw new Error(
+      `LOCAL_DB_DEFAULT_PRIVILEGES must be one of ${PRIVILEGE_REGIMES.join(", ")}, got ${JSON.stringify(privileges)}`,
+    );
   }
   return {
     // An empty variable means the default, as for `npm start`'s other settings.
@@ -151,7 +155,13 @@ function initCluster(bin, base, port) {
   // The bootstrap superuser is supabase_admin, as in Supabase's own image; `postgres` is
   // made by the bootstrap below, without superuser.
   runAsOwner(path.join(bin, "initdb"), [
-    "-D", pgdata, "-U", ADMIN_ROLE, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8",
+    "-D",
+    pgdata,
+    "-U",
+    ADMIN_ROLE,
+    "--auth=trust",
+    "--encoding=UTF8",
+    "--locale=C.UTF-8",
   ]);
   // Loopback only, trust auth: a private development cluster, like `supabase start`'s
   // well-known password. pg_cron's jobs connect back over libpq as their owner.
@@ -188,9 +198,11 @@ log_line_prefix = '%m [%p] %u@%d '
  */
 function bootstrapSql(privileges) {
   const apiRoles = "anon, authenticated, service_role";
-  const defaultPrivileges = ["tables", "functions", "sequences"].map((kind) => privileges === "legacy"
-    ? `alter default privileges for role postgres in schema public grant all on ${kind} to ${apiRoles};`
-    : `alter default privileges for role postgres in schema public revoke all on ${kind} from ${apiRoles};`).join("\n");
+  const defaultPrivileges = ["tables", "functions", "sequences"].map((kind) =>
+    privileges === "legacy"
+      ? `alter default privileges for role postgres in schema public grant all on ${kind} to ${apiRoles};`
+      : `alter default privileges for role postgres in schema public revoke all on ${kind} from ${apiRoles};`
+  ).join("\n");
   return `
 do $$
 begin
@@ -238,15 +250,22 @@ function bootstrap(opts) {
   try {
     psql("select 1", opts, ADMIN_ROLE);
   } catch {
-    throw new Error(`the cluster in ${cluster(opts).base} predates the hosted-like bootstrap (no ${ADMIN_ROLE} role); ` +
-      "stop it and delete that folder, then start again");
+    throw new Error(
+      `the cluster in ${cluster(opts).base} predates the hosted-like bootstrap (no ${ADMIN_ROLE} role); ` +
+        "stop it and delete that folder, then start again",
+    );
   }
   psql(bootstrapSql(opts.privileges ?? "hosted"), opts, ADMIN_ROLE);
 }
 
 export function push(opts = defaults()) {
-  const res = run(path.join(root, "node_modules/.bin/supabase"),
-    ["db", "push", "--db-url", dbUrl(opts, { forCli: true }), "--yes"], { cwd: root });
+  const res = run(path.join(root, "node_modules/.bin/supabase"), [
+    "db",
+    "push",
+    "--db-url",
+    dbUrl(opts, { forCli: true }),
+    "--yes",
+  ], { cwd: root });
   const out = `${res.stdout}${res.stderr}`.trim();
   log(out.split("\n").filter((l) => /Applying|up to date|Finished/i.test(l)).join("\n[db] ") || out);
   return out;

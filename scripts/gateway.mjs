@@ -65,8 +65,17 @@ export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 /** Default max rows of a set-returning result: a new hosted project's "Max rows". */
 export const DEFAULT_MAX_ROWS = 1000;
 const JWT_CLOCK_SKEW_SECONDS = 30;
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
-  "trailer", "transfer-encoding", "upgrade", "host"]);
+const HOP_BY_HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-authenticate",
+  "proxy-authorization",
+  "te",
+  "trailer",
+  "transfer-encoding",
+  "upgrade",
+  "host",
+]);
 
 class HttpError extends Error {
   constructor(status, body, headers = {}) {
@@ -79,8 +88,10 @@ class HttpError extends Error {
 
 /** An error in PostgREST's shape, with the Proxy-Status header PostgREST 13 adds. */
 function pgrstError(status, code, message, { details = null, hint = null, headers = {} } = {}) {
-  return new HttpError(status, { code, message, details, hint },
-    { "proxy-status": `PostgREST; error=${code}`, ...headers });
+  return new HttpError(status, { code, message, details, hint }, {
+    "proxy-status": `PostgREST; error=${code}`,
+    ...headers,
+  });
 }
 
 /** An error raised by the API gateway itself (Kong answers with a bare message). */
@@ -89,20 +100,45 @@ function gatewayError(status, message) {
 }
 
 function jwtError(code, message) {
-  return pgrstError(401, code, message,
-    { headers: { "www-authenticate": `Bearer error="invalid_token", error_description=${JSON.stringify(message)}` } });
+  return pgrstError(401, code, message, {
+    headers: { "www-authenticate": `Bearer error="invalid_token", error_description=${JSON.stringify(message)}` },
+  });
 }
 
 // PostgREST's SQLSTATE -> HTTP status mapping (docs: references/errors "HTTP Status
 // Codes"; source: PostgREST.Error.pgErrorStatus, including its special cases).
 const EXACT_STATUS = {
-  "23503": 409, "23505": 409, "25006": 405, "53400": 500, "57P01": 503, "P0001": 400,
-  "42883": 404, "42P01": 404, "42P17": 500,
+  "23503": 409,
+  "23505": 409,
+  "25006": 405,
+  "53400": 500,
+  "57P01": 503,
+  "P0001": 400,
+  "42883": 404,
+  "42P01": 404,
+  "42P17": 500,
 };
 const PREFIX_STATUS = {
-  "08": 503, "09": 500, "0L": 403, "0P": 403, "25": 500, "28": 403, "2D": 500, "38": 500, "39": 500,
-  "3B": 500, "40": 500, "53": 503, "54": 500, "55": 500, "57": 500, "58": 500, "F0": 500, "HV": 500,
-  "P0": 500, "XX": 500,
+  "08": 503,
+  "09": 500,
+  "0L": 403,
+  "0P": 403,
+  "25": 500,
+  "28": 403,
+  "2D": 500,
+  "38": 500,
+  "39": 500,
+  "3B": 500,
+  "40": 500,
+  "53": 503,
+  "54": 500,
+  "55": 500,
+  "57": 500,
+  "58": 500,
+  "F0": 500,
+  "HV": 500,
+  "P0": 500,
+  "XX": 500,
 };
 
 function statusFor(code, message, authenticated) {
@@ -206,8 +242,10 @@ function authenticate(headers, keys) {
   // The apikey must itself be a key of this project even when a user token rides along.
   const apiKeyClaims = apiKeyToken === undefined ? undefined : verifyJwt(apiKeyToken, keys.jwtSecret);
   // supabase-js sends a legacy key both as apikey and as the bearer token: verified once.
-  const claims = userToken === undefined ? apiKeyClaims ?? {}
-    : userToken === apiKeyToken ? apiKeyClaims
+  const claims = userToken === undefined
+    ? apiKeyClaims ?? {}
+    : userToken === apiKeyToken
+    ? apiKeyClaims
     : verifyJwt(userToken, keys.jwtSecret);
   const role = typeof claims.role === "string" ? claims.role : ANON_ROLE;
   if (!API_ROLES.has(role)) {
@@ -275,7 +313,8 @@ async function loadSchemaCache(pool, schemas) {
 function matchingFunctions(cache, schema, name, argNames) {
   return (cache.byName.get(functionKey(schema, name)) ?? []).filter((fn) =>
     argNames.every((arg) => fn.inputs.some((input) => input.name === arg)) &&
-    fn.required.every((arg) => argNames.includes(arg)));
+    fn.required.every((arg) => argNames.includes(arg))
+  );
 }
 
 function functionNotFound(cache, schema, name, argNames) {
@@ -286,7 +325,8 @@ function functionNotFound(cache, schema, name, argNames) {
     : " without parameters";
   const overload = cache.byName.get(functionKey(schema, name))?.[0];
   return pgrstError(404, "PGRST202", `Could not find the function ${qualified}${listed} in the schema cache`, {
-    details: `Searched for the function ${qualified}${searched} or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.`,
+    details:
+      `Searched for the function ${qualified}${searched} or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache.`,
     hint: overload
       ? `Perhaps you meant to call the function ${qualified}(${overload.inputs.map((i) => i.name).sort().join(", ")})`
       : null,
@@ -295,7 +335,8 @@ function functionNotFound(cache, schema, name, argNames) {
 
 function ambiguousFunction(schema, name, candidates) {
   const signatures = candidates.map((fn) =>
-    `${schema}.${name}(${fn.inputs.map((i) => `${i.name} => ${i.type}`).join(", ")})`);
+    `${schema}.${name}(${fn.inputs.map((i) => `${i.name} => ${i.type}`).join(", ")})`
+  );
   return pgrstError(300, "PGRST203", `Could not choose the best candidate function between: ${signatures.join(", ")}`, {
     hint: "Try renaming the parameters or the function itself in the database so function overloading can be resolved",
   });
@@ -309,9 +350,12 @@ function callQuery(fn, args, stripNulls, maxRows) {
   const ident = pg.escapeIdentifier;
   const inputs = fn.inputs.filter((input) => Object.hasOwn(args, input.name));
   const call = `${ident(fn.schema)}.${ident(fn.name)}(${
-    inputs.map((i) => `${ident(i.name)} => _args.${ident(i.name)}`).join(", ")})`;
+    inputs.map((i) => `${ident(i.name)} => _args.${ident(i.name)}`).join(", ")
+  })`;
   const from = inputs.length
-    ? `pg_catalog.json_to_record($1::json) as _args(${inputs.map((i) => `${ident(i.name)} ${i.type}`).join(", ")}), ${call} as _r`
+    ? `pg_catalog.json_to_record($1::json) as _args(${
+      inputs.map((i) => `${ident(i.name)} ${i.type}`).join(", ")
+    }), ${call} as _r`
     : `${call} as _r`;
   const [json, rows] = fn.returnsSet
     ? ["coalesce(pg_catalog.json_agg(_r), '[]')", "pg_catalog.count(*)::int"]
@@ -380,8 +424,9 @@ function requestSchema(headers, method, exposed) {
   const profile = method === "POST" ? headers["content-profile"] : headers["accept-profile"];
   if (profile === undefined) return exposed[0];
   if (!exposed.includes(profile)) {
-    throw pgrstError(406, "PGRST106", `Invalid schema: ${profile}`,
-      { hint: `Only the following schemas are exposed: ${exposed.join(", ")}` });
+    throw pgrstError(406, "PGRST106", `Invalid schema: ${profile}`, {
+      hint: `Only the following schemas are exposed: ${exposed.join(", ")}`,
+    });
   }
   return profile;
 }
@@ -403,8 +448,9 @@ async function requestArguments(req, url, bodyLimit) {
     throw pgrstError(400, "PGRST102", "Empty or invalid json");
   }
   if (args === null || typeof args !== "object" || Array.isArray(args)) {
-    throw pgrstError(400, "PGRST102", "Empty or invalid json",
-      { details: "This gateway accepts only a JSON object of named arguments" });
+    throw pgrstError(400, "PGRST102", "Empty or invalid json", {
+      details: "This gateway accepts only a JSON object of named arguments",
+    });
   }
   return args;
 }
@@ -416,20 +462,32 @@ export function limitFromEnv(env, name, fallback) {
   const raw = env[name];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new Error(`${name} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+  }
   return value;
 }
 
 export async function startGateway({
-  databaseUrl, port = 0, host = "127.0.0.1", keys = localKeys(), functionsUrl,
-  exposedSchemas = DEFAULT_EXPOSED_SCHEMAS, maxRows = DEFAULT_MAX_ROWS, bodyLimit = DEFAULT_BODY_LIMIT,
+  databaseUrl,
+  port = 0,
+  host = "127.0.0.1",
+  keys = localKeys(),
+  functionsUrl,
+  exposedSchemas = DEFAULT_EXPOSED_SCHEMAS,
+  maxRows = DEFAULT_MAX_ROWS,
+  bodyLimit = DEFAULT_BODY_LIMIT,
 }) {
   if (!databaseUrl) throw new Error("startGateway: databaseUrl is required");
   if (!Array.isArray(exposedSchemas) || exposedSchemas.length === 0) {
     throw new Error("startGateway: exposedSchemas must name at least one schema");
   }
-  if (!Number.isSafeInteger(maxRows) || maxRows < 0) throw new RangeError("startGateway: maxRows must be an integer >= 0 (0: no cap)");
-  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) throw new RangeError("startGateway: bodyLimit must be a positive integer");
+  if (!Number.isSafeInteger(maxRows) || maxRows < 0) {
+    throw new RangeError("startGateway: maxRows must be an integer >= 0 (0: no cap)");
+  }
+  if (!Number.isSafeInteger(bodyLimit) || bodyLimit < 1) {
+    throw new RangeError("startGateway: bodyLimit must be a positive integer");
+  }
   // PostgREST logs in as `authenticator` and only ever switches to the API roles; the
   // login role's settings (statement_timeout 8 s) hold for service_role, which has none.
   const authenticatorUrl = new URL(databaseUrl);
@@ -494,13 +552,18 @@ export async function startGateway({
                 pg_catalog.set_config('request.method', $2, true),
                 pg_catalog.set_config('request.path', $3, true),
                 (select pg_catalog.count(pg_catalog.set_config(k, v, true)) from unnest($4::text[], $5::text[]) as s(k, v))`,
-        [JSON.stringify(claims), method, requestPath, [...settings.keys()], [...settings.values()]]);
+        [JSON.stringify(claims), method, requestPath, [...settings.keys()], [...settings.values()]],
+      );
       const result = await client.query(query);
       await client.query("commit");
       return result.rows[0];
     } catch (err) {
       broken = !(err instanceof pg.DatabaseError);
-      if (!broken) await client.query("rollback").catch(() => { broken = true; });
+      if (!broken) {
+        await client.query("rollback").catch(() => {
+          broken = true;
+        });
+      }
       throw databaseError(err, role);
     } finally {
       client.release(broken);
@@ -532,8 +595,9 @@ export async function startGateway({
     let body = row.body;
     if (media.single && fn.returnsSet) {
       if (row.rows !== 1) {
-        throw pgrstError(406, "PGRST116", "Cannot coerce the result to a single JSON object",
-          { details: `The result contains ${row.rows} rows` });
+        throw pgrstError(406, "PGRST116", "Cannot coerce the result to a single JSON object", {
+          details: `The result contains ${row.rows} rows`,
+        });
       }
       body = JSON.stringify(JSON.parse(body)[0]);
     }
@@ -550,11 +614,15 @@ export async function startGateway({
       if (res.headersSent) res.destroy();
       else send(res, 503, { message: "Edge Functions service is unavailable" });
     };
-    const upstream = (target.protocol === "https:" ? https : http).request(target, { method: req.method, headers }, (up) => {
-      const back = Object.fromEntries(Object.entries(up.headers).filter(([name]) => !HOP_BY_HOP.has(name)));
-      res.writeHead(up.statusCode, back);
-      pipeline(up, res, () => {});
-    });
+    const upstream = (target.protocol === "https:" ? https : http).request(
+      target,
+      { method: req.method, headers },
+      (up) => {
+        const back = Object.fromEntries(Object.entries(up.headers).filter(([name]) => !HOP_BY_HOP.has(name)));
+        res.writeHead(up.statusCode, back);
+        pipeline(up, res, () => {});
+      },
+    );
     upstream.on("error", unavailable);
     pipeline(req, upstream, (err) => {
       if (err) upstream.destroy();
@@ -607,7 +675,9 @@ export async function startGateway({
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
   const { DATABASE_URL, GATEWAY_PORT, FUNCTIONS_URL } = process.env;
   if (!DATABASE_URL) {
-    process.stderr.write("usage: DATABASE_URL=postgresql://... [GATEWAY_PORT=0] [FUNCTIONS_URL=http://...] [API_MAX_ROWS=1000] [API_BODY_LIMIT=1048576] node scripts/gateway.mjs\n");
+    process.stderr.write(
+      "usage: DATABASE_URL=postgresql://... [GATEWAY_PORT=0] [FUNCTIONS_URL=http://...] [API_MAX_ROWS=1000] [API_BODY_LIMIT=1048576] node scripts/gateway.mjs\n",
+    );
     process.exit(2);
   }
   const gateway = await startGateway({

@@ -42,9 +42,15 @@ export function localKeys(env = process.env) {
     jwtSecret,
     anonKey: roleKey("anon"),
     serviceRoleKey: roleKey("service_role"),
-    publishableKey: checked(env.LOCAL_PUBLISHABLE_KEY || derivedKey("sb_publishable_", jwtSecret, "publishable"),
-      "sb_publishable_", "LOCAL_PUBLISHABLE_KEY"),
-    secretKey: checked(env.LOCAL_SECRET_KEY || derivedKey("sb_secret_", jwtSecret, "secret"),
-      "sb_secret_", "LOCAL_SECRET_KEY"),
+    publishableKey: checked(
+      env.LOCAL_PUBLISHABLE_KEY || derivedKey("sb_publishable_", jwtSecret, "publishable"),
+      "sb_publishable_",
+      "LOCAL_PUBLISHABLE_KEY",
+    ),
+    secretKey: checked(
+      env.LOCAL_SECRET_KEY || derivedKey("sb_secret_", jwtSecret, "secret"),
+      "sb_secret_",
+      "LOCAL_SECRET_KEY",
+    ),
   };
 }

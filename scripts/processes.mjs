@@ -12,7 +12,11 @@ import net from "node:net";
  * - `onOutput(chunk, ready)` sees every chunk (ready: whether `ready` has matched yet);
  * - `retain: false` stops keeping the output once ready (for long-lived servers).
  */
-export function startProcess(command, args, { env, cwd, ready, timeoutMs = 60_000, stderr = "pipe", onOutput, retain = true }) {
+export function startProcess(
+  command,
+  args,
+  { env, cwd, ready, timeoutMs = 60_000, stderr = "pipe", onOutput, retain = true },
+) {
   const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", stderr] });
   let output = "";
   let isReady = false;

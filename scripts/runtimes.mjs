@@ -26,8 +26,17 @@ export function nodeRuntime(major) {
   const bin = path.join(prefix, "node_modules", PACKAGE, "bin/node");
   if (!fs.existsSync(bin)) {
     fs.mkdirSync(prefix, { recursive: true });
-    const npm = spawnSync("npm", ["install", "--prefix", prefix, "--no-save", "--no-package-lock", "--no-audit",
-      "--no-fund", "--loglevel=error", `${PACKAGE}@${version}`], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    const npm = spawnSync("npm", [
+      "install",
+      "--prefix",
+      prefix,
+      "--no-save",
+      "--no-package-lock",
+      "--no-audit",
+      "--no-fund",
+      "--loglevel=error",
+      `${PACKAGE}@${version}`,
+    ], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     if (npm.status !== 0 || !fs.existsSync(bin)) {
       throw new Error(`npm install ${PACKAGE}@${version} failed (exit ${npm.status}):\n${npm.stdout}${npm.stderr}`);
     }

@@ -18,13 +18,21 @@ const { root } = db;
 const dir = path.join(root, ".local/screenshots");
 const out = path.join(root, "docs/screenshots");
 const VIEWPORT = { width: 960, height: 640, deviceScaleFactor: 2 };
-const DESKTOP_CHROME = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
+const DESKTOP_CHROME =
+  "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36";
 // Each other device: its user agent and how long ago it signed in and was last active.
 const OTHER_DEVICES = [
-  { userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) " +
-    "Version/18.1 Mobile/15E148 Safari/604.1", signedIn: "3 hours", active: "12 minutes" },
-  { userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
-    signedIn: "2 days", active: "5 hours" },
+  {
+    userAgent: "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) " +
+      "Version/18.1 Mobile/15E148 Safari/604.1",
+    signedIn: "3 hours",
+    active: "12 minutes",
+  },
+  {
+    userAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    signedIn: "2 days",
+    active: "5 hours",
+  },
   { userAgent: "curl/8.5.0", signedIn: "40 minutes", active: "40 minutes" },
 ];
 const ALICE = { username: "alice", password: "alice-demo-password" };
@@ -50,13 +58,16 @@ async function otherDevice(client, { userAgent, signedIn, active }) {
   await client.query("begin");
   // updated_at is the trigger's to set on every update: off for this one staged write.
   await client.query("alter table public.sessions disable trigger sessions_set_updated_at");
-  await client.query(`update public.sessions set
+  await client.query(
+    `update public.sessions set
       created_at = now() - $2::interval,
       updated_at = now() - $3::interval,
       expires_at = now() - $3::interval + interval '24 hours',
       data = jsonb_set(data, '{device,signedInAt}', to_jsonb(to_char((now() - $2::interval) at time zone 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS"Z"')))
-    where sid = $1`, [sid, signedIn, active]);
+    where sid = $1`,
+    [sid, signedIn, active],
+  );
   await client.query("alter table public.sessions enable trigger sessions_set_updated_at");
   await client.query("commit");
   await page.browserContext().close();

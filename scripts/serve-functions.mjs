@@ -31,7 +31,14 @@ export async function startFunctions({ port = 0, env = {}, entry = defaultEntry 
   const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !PRIVATE.test(k)));
   // Deno announces the bound address ("Listening on http://127.0.0.1:PORT/"); the
   // function's own log lines follow on stdout and are passed through.
-  const proc = startProcess(deno, ["run", "--allow-net", "--allow-env", "--allow-read", launcher, pathToFileURL(entry).href], {
+  const proc = startProcess(deno, [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    launcher,
+    pathToFileURL(entry).href,
+  ], {
     cwd: entry === defaultEntry ? root : path.dirname(entry),
     env: { ...inherited, NO_COLOR: "1", ...env, FUNCTION_ADDRESS: `127.0.0.1:${port}` },
     ready: /Listening on (http:\/\/[^\s/]+)/,

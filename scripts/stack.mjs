@@ -17,7 +17,12 @@ export { freePort };
  * (API_MAX_ROWS, API_BODY_LIMIT, LOCAL_DB_DEFAULT_PRIVILEGES) or the options say otherwise.
  */
 export async function startStack({ dir, dbPort, apiPort, functions = true, privileges, env = process.env } = {}) {
-  const dbOpts = { ...db.defaults(env), ...(dir && { dir }), ...(dbPort && { port: dbPort }), ...(privileges && { privileges }) };
+  const dbOpts = {
+    ...db.defaults(env),
+    ...(dir && { dir }),
+    ...(dbPort && { port: dbPort }),
+    ...(privileges && { privileges }),
+  };
   const maxRows = limitFromEnv(env, "API_MAX_ROWS", DEFAULT_MAX_ROWS);
   const bodyLimit = limitFromEnv(env, "API_BODY_LIMIT", DEFAULT_BODY_LIMIT);
   // What can fail before anything runs comes first: a failure later stops what was started.

@@ -45,7 +45,9 @@ function newestMtime(p) {
 function buildIfStale() {
   const outputs = ["dist/esm/index.js", "dist/cjs/index.js"].map((f) => path.join(root, f));
   const built = Math.min(...outputs.map((f) => (fs.existsSync(f) ? fs.statSync(f).mtimeMs : 0)));
-  const sources = Math.max(...["src", "tsconfig.json", "tsconfig.cjs.json"].map((f) => newestMtime(path.join(root, f))));
+  const sources = Math.max(
+    ...["src", "tsconfig.json", "tsconfig.cjs.json"].map((f) => newestMtime(path.join(root, f))),
+  );
   if (built > 0 && built >= sources) return;
   say("Building the package (dist/ is missing or stale)...");
   const res = spawnSync(process.execPath, [path.join(root, "scripts/build.mjs")], { cwd: root, stdio: "inherit" });

@@ -32,10 +32,21 @@ const legacyDbPort = Number(process.env.TEST_LEGACY_DB_PORT ?? dbPort + 2);
 // What users run the store in, on every runtime: the store's contract and its limits,
 // the app end to end, faults, and the published package. The other Node tests are about
 // the database, the gateway and the tooling: once, on the newest runtime.
-const RUNTIME_SUITES = ["store-contract.test.mjs", "store-batching.test.mjs", "store-backends.test.mjs",
-  "store-connection-events.test.mjs", "hosted-limits.test.mjs", "e2e-express-passport.test.mjs",
-  "faults.test.mjs", "package.test.mjs", "cjs-build.test.cjs", "fake-timers.test.mjs", "ecosystem.test.mjs",
-  "write-budget.test.mjs", "user-sessions.test.mjs"];
+const RUNTIME_SUITES = [
+  "store-contract.test.mjs",
+  "store-batching.test.mjs",
+  "store-backends.test.mjs",
+  "store-connection-events.test.mjs",
+  "hosted-limits.test.mjs",
+  "e2e-express-passport.test.mjs",
+  "faults.test.mjs",
+  "package.test.mjs",
+  "cjs-build.test.cjs",
+  "fake-timers.test.mjs",
+  "ecosystem.test.mjs",
+  "write-budget.test.mjs",
+  "user-sessions.test.mjs",
+];
 const E2E_SUITE = "e2e-express-passport.test.mjs";
 const PRIVILEGE_SUITE = "privilege-probe.test.mjs";
 
@@ -70,10 +81,11 @@ function run(cmd, args, { env = {}, echo = true } = {}) {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    const take = (stream, sink) => stream.on("data", (d) => {
-      out += d;
-      if (echo) sink.write(d);
-    });
+    const take = (stream, sink) =>
+      stream.on("data", (d) => {
+        out += d;
+        if (echo) sink.write(d);
+      });
     take(child.stdout, process.stdout);
     take(child.stderr, process.stderr);
     child.on("error", (err) => resolve({ code: 127, out: `${out}${err.message}\n` }));
@@ -95,8 +107,18 @@ function listFiles(dir, pattern) {
 
 async function advisors(port, regime) {
   const url = db.dbUrl({ port }, { forCli: true });
-  const { code, out } = await run(bin("supabase"), ["db", "advisors", "--db-url", url, "--type", "all",
-    "--level", "info", "-o", "json"], { echo: false });
+  const { code, out } = await run(bin("supabase"), [
+    "db",
+    "advisors",
+    "--db-url",
+    url,
+    "--type",
+    "all",
+    "--level",
+    "info",
+    "-o",
+    "json",
+  ], { echo: false });
   const json = out.slice(out.indexOf("["), out.lastIndexOf("]") + 1);
   let findings;
   try {
@@ -110,8 +132,11 @@ async function advisors(port, regime) {
   }
   for (const f of findings) process.stdout.write(`advisor ${f.level} ${f.name}: ${f.detail}\n`);
   const serious = findings.filter((f) => f.level !== "INFO");
-  recordOk(`supabase db advisors, ${regime} privileges (nothing above INFO)`, serious.length === 0,
-    `${findings.length - serious.length} INFO`);
+  recordOk(
+    `supabase db advisors, ${regime} privileges (nothing above INFO)`,
+    serious.length === 0,
+    `${findings.length - serious.length} INFO`,
+  );
 }
 
 async function pgtap(env, regime) {
@@ -128,9 +153,15 @@ async function nodeTests(env, { node, version, files, label, byVersion = true })
   if (!files.length) return recordOk(`Node tests ${label}`, false, "no test files");
   const tap = path.join(testDir, `node-tests-${label.replace(/\W+/g, "-")}.tap`);
   fs.rmSync(tap, { force: true });
-  const { code } = await run(node, ["--test", "--test-concurrency=1",
-    "--test-reporter=spec", "--test-reporter-destination=stdout",
-    "--test-reporter=tap", `--test-reporter-destination=${tap}`, ...files], { env });
+  const { code } = await run(node, [
+    "--test",
+    "--test-concurrency=1",
+    "--test-reporter=spec",
+    "--test-reporter-destination=stdout",
+    "--test-reporter=tap",
+    `--test-reporter-destination=${tap}`,
+    ...files,
+  ], { env });
   const report = fs.existsSync(tap) ? fs.readFileSync(tap, "utf8") : "";
   const passed = Number(report.match(/^# pass (\d+)/m)?.[1] ?? 0);
   const failed = Number(report.match(/^# fail (\d+)/m)?.[1] ?? 0);
@@ -169,8 +200,13 @@ async function unitTier() {
   fs.mkdirSync(testDir, { recursive: true });
   const { code } = await run(bin("tsc"), ["-p", "tsconfig.json"]);
   if (code !== 0) return recordOk("unit tier: ESM build (tsc)", false);
-  await nodeTests({}, { node: process.execPath, version: process.versions.node, files: listFiles("tests/unit", /\.test\.mjs$/),
-    label: "unit tier", byVersion: false });
+  await nodeTests({}, {
+    node: process.execPath,
+    version: process.versions.node,
+    files: listFiles("tests/unit", /\.test\.mjs$/),
+    label: "unit tier",
+    byVersion: false,
+  });
   await denoTests({}, { dir: "tests/unit", label: "Deno unit tier (deno test)" });
 }
 
@@ -179,7 +215,9 @@ function summary() {
   for (const s of suites) process.stdout.write(`  ${s.name}: ${s.passed} passed, ${s.failed} failed\n`);
   if (byRuntime.size) {
     process.stdout.write("\nNode tests by runtime:\n");
-    for (const [version, s] of byRuntime) process.stdout.write(`  Node ${version}: ${s.passed} passed, ${s.failed} failed\n`);
+    for (const [version, s] of byRuntime) {
+      process.stdout.write(`  Node ${version}: ${s.passed} passed, ${s.failed} failed\n`);
+    }
   }
   process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed\n`);
   process.exitCode = totals.failed === 0 && totals.passed > 0 ? 0 : 1;
@@ -212,11 +250,23 @@ async function main() {
       await pgtap(hosted.env, "hosted");
       if (built) {
         for (const runtime of nodes) {
-          await nodeTests(hosted.env, { ...runtime, files: named(RUNTIME_SUITES), label: "store, limits, user sessions, e2e (Express 5), faults, package" });
+          await nodeTests(hosted.env, {
+            ...runtime,
+            files: named(RUNTIME_SUITES),
+            label: "store, limits, user sessions, e2e (Express 5), faults, package",
+          });
         }
         if (nodes.length) {
-          await nodeTests({ ...hosted.env, TEST_EXPRESS: "4" }, { ...nodes[0], files: named([E2E_SUITE]), label: "e2e on Express 4" });
-          await nodeTests(hosted.env, { ...newest, files: nodeFiles.filter((f) => !RUNTIME_SUITES.includes(path.basename(f))), label: "database, gateway and tooling" });
+          await nodeTests({ ...hosted.env, TEST_EXPRESS: "4" }, {
+            ...nodes[0],
+            files: named([E2E_SUITE]),
+            label: "e2e on Express 4",
+          });
+          await nodeTests(hosted.env, {
+            ...newest,
+            files: nodeFiles.filter((f) => !RUNTIME_SUITES.includes(path.basename(f))),
+            label: "database, gateway and tooling",
+          });
         }
       }
       await denoTests(hosted.env);
@@ -232,7 +282,13 @@ async function main() {
     try {
       await advisors(legacyDbPort, "legacy");
       await pgtap(legacy.env, "legacy");
-      if (built && newest) await nodeTests(legacy.env, { ...newest, files: named([PRIVILEGE_SUITE]), label: "privilege probe, legacy privileges" });
+      if (built && newest) {
+        await nodeTests(legacy.env, {
+          ...newest,
+          files: named([PRIVILEGE_SUITE]),
+          label: "privilege probe, legacy privileges",
+        });
+      }
     } finally {
       await legacy.stop();
     }

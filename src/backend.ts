@@ -1,9 +1,20 @@
 /** The SQL functions (supabase/migrations) the store calls, one per round trip. */
 export type SessionFunction =
-  | "session_get" | "session_get_one" | "session_save" | "session_save_one" | "session_touch" | "session_touch_one" | "session_write"
-  | "session_destroy" | "session_destroy_user"
-  | "session_all_page" | "session_ids_page" | "session_count" | "session_clear_batch"
-  | "session_list_user" | "session_destroy_user_session";
+  | "session_get"
+  | "session_get_one"
+  | "session_save"
+  | "session_save_one"
+  | "session_touch"
+  | "session_touch_one"
+  | "session_write"
+  | "session_destroy"
+  | "session_destroy_user"
+  | "session_all_page"
+  | "session_ids_page"
+  | "session_count"
+  | "session_clear_batch"
+  | "session_list_user"
+  | "session_destroy_user_session";
 
 /**
  * Named arguments, in the SQL function's parameter order: the pg backend passes them

@@ -115,7 +115,9 @@ export class Batcher<A, R> {
   #scheduled = false;
 
   constructor(options: BatcherOptions<A, R>) {
-    if (!(options.maxInFlight >= 1) || !(options.maxBatch >= 1)) throw new RangeError("maxInFlight and maxBatch must be at least 1");
+    if (!(options.maxInFlight >= 1) || !(options.maxBatch >= 1)) {
+      throw new RangeError("maxInFlight and maxBatch must be at least 1");
+    }
     this.#options = options;
     this.#traffic = options.traffic ?? new Traffic();
   }

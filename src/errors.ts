@@ -10,7 +10,10 @@ export class RpcError extends Error {
   readonly details: string | null;
   readonly hint: string | null;
 
-  constructor(error: { message?: string; code?: string; details?: string | null; hint?: string | null }, status: number) {
+  constructor(
+    error: { message?: string; code?: string; details?: string | null; hint?: string | null },
+    status: number,
+  ) {
     super(error.message || `RPC failed with HTTP ${status}`);
     this.code = error.code ?? "";
     this.status = status;
@@ -37,22 +40,38 @@ export class CorruptSessionError extends Error {
 }
 
 const NETWORK_CODES = new Set([
-  "ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "EAI_AGAIN",
-  "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_SOCKET", "UND_ERR_CONNECT_TIMEOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ETIMEDOUT",
+  "EPIPE",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "UND_ERR_SOCKET",
+  "UND_ERR_CONNECT_TIMEOUT",
 ]);
 // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now; PGRST000-002:
 // PostgREST could not reach or read the database.
 const SERVER_UNAVAILABLE_CODES = new Set(["57P01", "57P02", "57P03", "PGRST000", "PGRST001", "PGRST002"]);
 // node-postgres reports a dropped or timed-out connection with these messages and no code.
-const PG_CONNECTION_MESSAGE = /connection terminated|connection timeout|timeout exceeded when trying to connect|client has encountered a connection error/i;
+const PG_CONNECTION_MESSAGE =
+  /connection terminated|connection timeout|timeout exceeded when trying to connect|client has encountered a connection error/i;
 
 /** Whether an error means the database (or the API in front of it) is unreachable, not that a query failed. */
 export function isConnectionError(err: unknown, depth = 0): boolean {
   if (!err || typeof err !== "object" || depth > 3) return false;
   const { code, status, message, cause, errors } = err as {
-    code?: unknown; status?: unknown; message?: unknown; cause?: unknown; errors?: unknown;
+    code?: unknown;
+    status?: unknown;
+    message?: unknown;
+    cause?: unknown;
+    errors?: unknown;
   };
-  if (typeof code === "string" && (NETWORK_CODES.has(code) || SERVER_UNAVAILABLE_CODES.has(code) || code.startsWith("08"))) {
+  if (
+    typeof code === "string" && (NETWORK_CODES.has(code) || SERVER_UNAVAILABLE_CODES.has(code) || code.startsWith("08"))
+  ) {
     return true;
   }
   if (err instanceof RpcError && (status === 0 || status === 502 || status === 503 || status === 504)) return true;

@@ -92,7 +92,9 @@ export class PgBackend implements Backend {
     const key = `${fn}/${shape}`;
     let statement = this.#statements.get(key);
     if (!statement) {
-      const call = `${quoteIdent(this.#schema)}.${fn}(${Array.from({ length: arity }, (_, i) => `$${i + 1}`).join(", ")})`;
+      const call = `${quoteIdent(this.#schema)}.${fn}(${
+        Array.from({ length: arity }, (_, i) => `$${i + 1}`).join(", ")
+      })`;
       const text = shape === "rows" ? `select * from ${call}` : `select ${call} as value`;
       statement = { text, name: statementName(this.#schema, fn) };
       this.#statements.set(key, statement);
@@ -110,7 +112,9 @@ export function rowsOf(result: unknown): unknown[] {
   const rows = (result as { rows?: unknown } | null)?.rows;
   if (Array.isArray(rows)) return rows;
   const got = result === null ? "null" : typeof result === "object" ? "an object without a rows array" : typeof result;
-  throw new TypeError(`pool.query() must resolve with { rows: [...] } (node-postgres) or an array of rows (pg-promise); it resolved with ${got}`);
+  throw new TypeError(
+    `pool.query() must resolve with { rows: [...] } (node-postgres) or an array of rows (pg-promise); it resolved with ${got}`,
+  );
 }
 
 // Postgres truncates statement names to this many bytes.

@@ -41,14 +41,22 @@ export function nextTick<A extends unknown[]>(fn: (...args: A) => void, ...args:
  * ticks and promise jobs queued so far, and those they set off, two levels deep.
  */
 export function afterPendingWork(fn: () => void): void {
-  const immediate = !isFake(globalThis.setImmediate) ? globalThis.setImmediate : !isFake(importedSetImmediate) ? importedSetImmediate : undefined;
+  const immediate = !isFake(globalThis.setImmediate)
+    ? globalThis.setImmediate
+    : !isFake(importedSetImmediate)
+    ? importedSetImmediate
+    : undefined;
   if (immediate) immediate(fn);
   else nextTick(() => nextTick(() => void Promise.resolve().then(fn)));
 }
 
 /** A real, unref'd timer, or undefined when only fake ones exist (the caller then does without). */
 export function realTimeout(fn: () => void, ms: number): NodeJS.Timeout | undefined {
-  const set = !isFake(globalThis.setTimeout) ? globalThis.setTimeout : !isFake(importedSetTimeout) ? importedSetTimeout : undefined;
+  const set = !isFake(globalThis.setTimeout)
+    ? globalThis.setTimeout
+    : !isFake(importedSetTimeout)
+    ? importedSetTimeout
+    : undefined;
   const timer = set?.(fn, ms);
   timer?.unref();
   return timer;

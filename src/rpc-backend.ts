@@ -28,7 +28,9 @@ export class RpcBackend implements Backend {
   readonly #target: Pick<RpcClient, "rpc">;
 
   constructor(client: RpcClient, schema: string) {
-    if (typeof client?.rpc !== "function") throw new TypeError("client must be a supabase-js client (it has no .rpc())");
+    if (typeof client?.rpc !== "function") {
+      throw new TypeError("client must be a supabase-js client (it has no .rpc())");
+    }
     if (typeof client.schema === "function") this.#target = client.schema(schema);
     else if (schema === "public") this.#target = client;
     else throw new TypeError(`client has no .schema(), so it cannot reach schema ${JSON.stringify(schema)}`);
@@ -49,7 +51,9 @@ export class RpcBackend implements Backend {
 
   async #call(fn: SessionFunction, args: Args): Promise<unknown> {
     const named: Args = {};
-    for (const [name, value] of Object.entries(args)) named[name] = value instanceof JsonArg ? JSON.parse(value.text) : value;
+    for (const [name, value] of Object.entries(args)) {
+      named[name] = value instanceof JsonArg ? JSON.parse(value.text) : value;
+    }
     const { data, error, status } = await this.#target.rpc(fn, named);
     if (error) throw new RpcError(error, status ?? 0);
     return data;

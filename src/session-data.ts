@@ -41,9 +41,13 @@ export function serializeSession(sess: unknown, maxBytes: number): { json: strin
     throw new TypeError(`session data cannot be serialised to JSON: ${(err as Error).message}`, { cause: err });
   }
   if (json === undefined || !json.startsWith("{")) throw new TypeError("session data must serialise to a JSON object");
-  if (NUL_ESCAPE.test(json)) throw new TypeError("session data must not contain NUL characters (Postgres jsonb cannot store them)");
+  if (NUL_ESCAPE.test(json)) {
+    throw new TypeError("session data must not contain NUL characters (Postgres jsonb cannot store them)");
+  }
   if (LONE_SURROGATE_ESCAPE.test(json)) {
-    throw new TypeError("session data must be well-formed UTF-16: it has a lone surrogate (Postgres jsonb cannot store it)");
+    throw new TypeError(
+      "session data must be well-formed UTF-16: it has a lone surrogate (Postgres jsonb cannot store it)",
+    );
   }
   const bytes = Buffer.byteLength(json, "utf8");
   if (bytes > maxBytes) {
@@ -61,7 +65,9 @@ export function cookieExpiry(sess: unknown): Date | null {
   const expires = isObject(sess.cookie) ? sess.cookie.expires : undefined;
   if (expires === undefined || expires === null) return null;
   const date = expires instanceof Date ? expires : typeof expires === "string" ? new Date(expires) : null;
-  if (!date || Number.isNaN(date.getTime())) throw new RangeError("session cookie.expires must be a valid Date or ISO date string");
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new RangeError("session cookie.expires must be a valid Date or ISO date string");
+  }
   return date;
 }
 

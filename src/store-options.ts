@@ -53,10 +53,21 @@ export type SupabaseSessionStoreOptions = Backends & {
 // Every option name, so that a misspelt or foreign one (connect-pg-simple's `tableName`)
 // is an error in JavaScript too rather than silently ignored. Typed so that a new option
 // cannot be added to the options type without being listed here.
-export const KNOWN_OPTIONS = Object.keys({
-  client: 0, pool: 0, connectionString: 0, ttl: 0, touchAfter: 0, disableTouch: 0, schema: 0, onError: 0,
-  maxDataBytes: 0, relaxedDurability: 0, preparedStatements: 0,
-} satisfies Record<keyof SupabaseSessionStoreOptions, 0>);
+export const KNOWN_OPTIONS = Object.keys(
+  {
+    client: 0,
+    pool: 0,
+    connectionString: 0,
+    ttl: 0,
+    touchAfter: 0,
+    disableTouch: 0,
+    schema: 0,
+    onError: 0,
+    maxDataBytes: 0,
+    relaxedDurability: 0,
+    preparedStatements: 0,
+  } satisfies Record<keyof SupabaseSessionStoreOptions, 0>,
+);
 
 /** Where the store's SQL calls go: exactly one of the three backends the options name. */
 export type BackendChoice =
@@ -82,18 +93,26 @@ export function parseStoreOptions(options: SupabaseSessionStoreOptions): StoreSe
   if (!options || typeof options !== "object") throw new TypeError("SupabaseSessionStore needs an options object");
   const unknown = Object.keys(options).filter((k) => !KNOWN_OPTIONS.includes(k));
   if (unknown.length) {
-    throw new TypeError(`SupabaseSessionStore: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; ` +
-      `known options: ${KNOWN_OPTIONS.join(", ")}`);
+    throw new TypeError(
+      `SupabaseSessionStore: unknown option${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; ` +
+        `known options: ${KNOWN_OPTIONS.join(", ")}`,
+    );
   }
   const given = (["client", "pool", "connectionString"] as const).filter((k) => options[k] !== undefined);
   if (given.length !== 1) {
-    throw new TypeError(`SupabaseSessionStore needs exactly one of client, pool, connectionString; got ${given.join(", ") || "none"}`);
+    throw new TypeError(
+      `SupabaseSessionStore needs exactly one of client, pool, connectionString; got ${given.join(", ") || "none"}`,
+    );
   }
   const ttl = positive("ttl", options.ttl ?? DEFAULT_TTL_SECONDS);
   const touchAfter = options.touchAfter ?? 0;
-  if (!Number.isFinite(touchAfter) || touchAfter < 0) throw new RangeError("touchAfter must be a number of seconds >= 0");
+  if (!Number.isFinite(touchAfter) || touchAfter < 0) {
+    throw new RangeError("touchAfter must be a number of seconds >= 0");
+  }
   const maxDataBytes = options.maxDataBytes ?? DEFAULT_MAX_DATA_BYTES;
-  if (!Number.isSafeInteger(maxDataBytes) || maxDataBytes < 1) throw new RangeError("maxDataBytes must be a positive integer");
+  if (!Number.isSafeInteger(maxDataBytes) || maxDataBytes < 1) {
+    throw new RangeError("maxDataBytes must be a positive integer");
+  }
   const schema = options.schema ?? "public";
   if (typeof schema !== "string" || schema.length === 0 || Buffer.byteLength(schema) > MAX_IDENTIFIER_BYTES) {
     throw new TypeError(`schema must be a non-empty identifier of at most ${MAX_IDENTIFIER_BYTES} bytes`);
@@ -124,6 +143,8 @@ function backendChoice(options: SupabaseSessionStoreOptions): BackendChoice {
 }
 
 function positive(name: string, value: number): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) throw new RangeError(`${name} must be a positive number of seconds`);
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive number of seconds`);
+  }
   return value;
 }

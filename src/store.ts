@@ -11,7 +11,7 @@ import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs
 import { sessionHandle as handleOf } from "./session-handle.js";
 import { type BackendChoice, parseStoreOptions, type SupabaseSessionStoreOptions } from "./store-options.js";
 import { TouchPolicy } from "./touch-policy.js";
-import { byLastActive, handleText, toUserSession, type UserSession, userIdText } from "./user-sessions.js";
+import { byLastActive, handleText, toUserSession, userIdText, type UserSession } from "./user-sessions.js";
 
 export { DEFAULT_MAX_DATA_BYTES, DEFAULT_TTL_SECONDS, type SupabaseSessionStoreOptions } from "./store-options.js";
 export { TOUCH_CACHE_SIZE } from "./touch-policy.js";
@@ -194,34 +194,61 @@ export class SupabaseSessionStore extends session.Store {
     const outcomes = new Map<string, WriteOutcome>();
     const [sid, write] = writes[0] as [string, PendingWrite];
     if (batch.size === 1 && write.kind === "save") {
-      outcomes.set(sid, await this.#call("scalar", "session_save_one", {
-        p_sid: sid, p_data: new JsonArg(write.json), p_expires_at: isoOrNull(write.expiry), ...common,
-      }) as WriteOutcome);
+      outcomes.set(
+        sid,
+        await this.#call("scalar", "session_save_one", {
+          p_sid: sid,
+          p_data: new JsonArg(write.json),
+          p_expires_at: isoOrNull(write.expiry),
+          ...common,
+        }) as WriteOutcome,
+      );
     } else if (batch.size === 1) {
       const wrote = await this.#call("scalar", "session_touch_one", {
-        p_sid: sid, p_expires_at: isoOrNull(write.expiry), p_touch_after: this.touchAfter, ...common,
+        p_sid: sid,
+        p_expires_at: isoOrNull(write.expiry),
+        p_touch_after: this.touchAfter,
+        ...common,
       });
       if (wrote === true) outcomes.set(sid, "touched");
     } else {
-      const saves = writes.filter((entry): entry is [string, Extract<PendingWrite, { kind: "save" }>] => entry[1].kind === "save");
+      const saves = writes.filter((entry): entry is [string, Extract<PendingWrite, { kind: "save" }>] =>
+        entry[1].kind === "save"
+      );
       const touches = writes.filter(([, write]) => write.kind === "touch");
       const save = {
         sids: saves.map(([sid]) => sid),
         data: new JsonArg(`[${saves.map(([, write]) => write.json).join(",")}]`),
         expiries: saves.map(([, write]) => isoOrNull(write.expiry)),
       };
-      const touch = { sids: touches.map(([sid]) => sid), expiries: touches.map(([, write]) => isoOrNull(write.expiry)) };
+      const touch = {
+        sids: touches.map(([sid]) => sid),
+        expiries: touches.map(([, write]) => isoOrNull(write.expiry)),
+      };
       // Writes of one kind call that kind's function: session_write's own call of it costs
       // a durable batch 3-10% of its throughput (A/B at C = 8 and 32).
       const rows = touches.length === 0
-        ? await this.#call("rows", "session_save", { p_sids: save.sids, p_data: save.data, p_expires_at: save.expiries, ...common })
+        ? await this.#call("rows", "session_save", {
+          p_sids: save.sids,
+          p_data: save.data,
+          p_expires_at: save.expiries,
+          ...common,
+        })
         : saves.length === 0
         ? (await this.#call("rows", "session_touch", {
-          p_sids: touch.sids, p_expires_at: touch.expiries, p_touch_after: this.touchAfter, ...common,
+          p_sids: touch.sids,
+          p_expires_at: touch.expiries,
+          p_touch_after: this.touchAfter,
+          ...common,
         })).map((row) => ({ sid: sidOf(row), outcome: "touched" }))
         : await this.#call("rows", "session_write", {
-          p_save_sids: save.sids, p_save_data: save.data, p_save_expires_at: save.expiries,
-          p_touch_sids: touch.sids, p_touch_expires_at: touch.expiries, p_touch_after: this.touchAfter, ...common,
+          p_save_sids: save.sids,
+          p_save_data: save.data,
+          p_save_expires_at: save.expiries,
+          p_touch_sids: touch.sids,
+          p_touch_expires_at: touch.expiries,
+          p_touch_after: this.touchAfter,
+          ...common,
         });
       for (const row of rows) outcomes.set(String(row.sid), row.outcome as WriteOutcome);
     }
@@ -261,7 +288,11 @@ export class SupabaseSessionStore extends session.Store {
       const sessions: UserSession[] = [];
       let after: string | null = null;
       for (;;) {
-        const rows: Record<string, unknown>[] = await this.#call("rows", "session_list_user", { p_user: user, p_after: after, p_limit: LIST_PAGE_SIZE });
+        const rows: Record<string, unknown>[] = await this.#call("rows", "session_list_user", {
+          p_user: user,
+          p_after: after,
+          p_limit: LIST_PAGE_SIZE,
+        });
         for (const row of rows) {
           const data = this.#parse({ handle: String(row.handle) }, row.data);
           if (data) sessions.push(toUserSession(row, data));
@@ -334,8 +365,10 @@ export class SupabaseSessionStore extends session.Store {
       const rows: Record<string, unknown>[] = await this.#call("rows", fn, { p_after: after, p_limit: LIST_PAGE_SIZE });
       const pageRows = Number(rows[0]?.page_rows ?? 0);
       if (rows.length < pageRows) {
-        throw new Error(`${op}(): the API returned ${rows.length} of a page's ${pageRows} rows: its max rows ` +
-          `(PostgREST db-max-rows, "Max rows" in Supabase's API settings) is below ${LIST_PAGE_SIZE}; raise it to at least ${LIST_PAGE_SIZE}`);
+        throw new Error(
+          `${op}(): the API returned ${rows.length} of a page's ${pageRows} rows: its max rows ` +
+            `(PostgREST db-max-rows, "Max rows" in Supabase's API settings) is below ${LIST_PAGE_SIZE}; raise it to at least ${LIST_PAGE_SIZE}`,
+        );
       }
       if (rows.length) yield rows;
       if (rows.length < LIST_PAGE_SIZE) return;
@@ -359,7 +392,10 @@ export class SupabaseSessionStore extends session.Store {
       let ended = 0;
       let after: string | null = null;
       for (;;) {
-        const rows: Record<string, unknown>[] = await this.#call("rows", "session_clear_batch", { p_after: after, p_limit: CLEAR_BATCH_SIZE });
+        const rows: Record<string, unknown>[] = await this.#call("rows", "session_clear_batch", {
+          p_after: after,
+          p_limit: CLEAR_BATCH_SIZE,
+        });
         const batch = rows[0];
         if (!batch || Number(batch.tombstoned) === 0) return ended;
         ended += Number(batch.ended);
@@ -447,4 +483,3 @@ function isoOrNull(expiry: Date | null): string | null {
 function sidOf(row: unknown): string {
   return String(typeof row === "object" && row !== null ? (row as { sid: unknown }).sid : row);
 }
-

@@ -62,9 +62,10 @@ async function during(client, live, getters, purge) {
 export async function cleanupAtScale({ admin, checkpoint, client, scale, payload, getters, warmupMs, windowMs }) {
   const live = Math.round(100_000 * scale);
   const expired = Math.round(1_000_000 * scale);
-  const idleGet = async () => summarize([
-    await closedLoop(() => getLive(client, randomLiveSid(live)), { concurrency: getters, warmupMs, windowMs }),
-  ]);
+  const idleGet = async () =>
+    summarize([
+      await closedLoop(() => getLive(client, randomLiveSid(live)), { concurrency: getters, warmupMs, windowMs }),
+    ]);
   const results = { live, expired, batch: BATCH, getters };
 
   let t = performance.now();

@@ -54,7 +54,10 @@ function storeOnPool(options) {
   return ({ dbUrl, concurrency, touchAfter }) => {
     const pool = countedPool(dbUrl, concurrency);
     const store = new SupabaseSessionStore({ pool, touchAfter, ...options });
-    return storeClient(store, async () => { await store.close(); await pool.end(); }, pool);
+    return storeClient(store, async () => {
+      await store.close();
+      await pool.end();
+    }, pool);
   };
 }
 
@@ -99,7 +102,10 @@ export const CLIENTS = {
       const PgStore = connectPgSimple(session);
       const pool = countedPool(dbUrl, concurrency);
       const store = new PgStore({ pool, tableName: "session", pruneSessionInterval: false });
-      return storeClient(store, async () => { await store.close(); await pool.end(); }, pool);
+      return storeClient(store, async () => {
+        await store.close();
+        await pool.end();
+      }, pool);
     },
   },
 };

@@ -36,7 +36,9 @@ async function load(admin, sessions, users) {
             jsonb_build_object('cookie', jsonb_build_object('originalMaxAge', 86400000, 'httpOnly', true, 'path', '/'),
                                'passport', jsonb_build_object('user', 'u' || (g % $2)), 'cart', jsonb_build_array(g, g + 1)),
             case when g % 10 = 0 then now() - interval '1 hour' else now() + interval '1 day' end
-       from generate_series(1, $1::int) g`, [sessions, users]);
+       from generate_series(1, $1::int) g`,
+    [sessions, users],
+  );
   await admin.query("vacuum analyze public.sessions");
 }
 
@@ -74,13 +76,21 @@ export async function limitsAtScale({ admin, api, sessions = 1_000_000 }) {
   const middle = `scale-${String(sessions / 2).padStart(8, "0")}`;
   try {
     await measure("length()", () => store.length(), (r) => r.value === liveBefore);
-    await measure("destroyUserSessions() of a user with ~10 sessions", () => store.destroyUserSessions("u4242"),
-      (r) => r.value === 9 || r.value === 10);
-    await measure("one page of all() (1000 sessions, from the middle)",
+    await measure(
+      "destroyUserSessions() of a user with ~10 sessions",
+      () => store.destroyUserSessions("u4242"),
+      (r) => r.value === 9 || r.value === 10,
+    );
+    await measure(
+      "one page of all() (1000 sessions, from the middle)",
       () => client.rpc("session_all_page", { p_after: middle, p_limit: 1000 }),
-      (r) => r.value?.data?.length === 1000);
-    await measure("one purge batch: cleanup_expired_sessions() (default 10,000)",
-      () => client.rpc("cleanup_expired_sessions"), (r) => r.value?.data === Math.min(10_000, sessions / 10));
+      (r) => r.value?.data?.length === 1000,
+    );
+    await measure(
+      "one purge batch: cleanup_expired_sessions() (default 10,000)",
+      () => client.rpc("cleanup_expired_sessions"),
+      (r) => r.value?.data === Math.min(10_000, sessions / 10),
+    );
     const live = await store.length();
     await measure("clear()", () => store.clear(), (r) => r.value === live);
   } finally {

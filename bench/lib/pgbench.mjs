@@ -83,7 +83,9 @@ function run(cmd, args) {
  * Runs one workload for warmupMs + windowMs with `concurrency` clients and resolves with the
  * sample of the transactions that ran in the last windowMs (from pgbench's per-transaction log).
  */
-export async function pgbench({ family, mode = "prepared", workload, concurrency, warmupMs, windowMs, port, live, payload, touchAfter }) {
+export async function pgbench(
+  { family, mode = "prepared", workload, concurrency, warmupMs, windowMs, port, live, payload, touchAfter },
+) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "bench-pgbench-"));
   try {
     const file = path.join(tmp, "script.sql");
@@ -92,12 +94,37 @@ export async function pgbench({ family, mode = "prepared", workload, concurrency
     const expiresMs = now + MAX_AGE_MS;
     const seconds = Math.ceil((warmupMs + windowMs) / 1000);
     await run(pgbenchPath(), [
-      "-n", "-M", mode, "-h", "127.0.0.1", "-p", String(port), "-U", "postgres",
-      "-c", String(concurrency), "-j", String(Math.min(concurrency, os.availableParallelism())),
-      "-T", String(seconds), "-f", file, "-l", `--log-prefix=${path.join(tmp, "tx")}`,
-      "-D", `live=${live}`, "-D", `payload=${payload}`, "-D", `expires=${new Date(expiresMs).toISOString()}`,
-      "-D", `touch_after=${touchAfter}`, "-D", `now_epoch=${Math.ceil(now / 1000)}`,
-      "-D", `expire_epoch=${Math.ceil(expiresMs / 1000)}`,
+      "-n",
+      "-M",
+      mode,
+      "-h",
+      "127.0.0.1",
+      "-p",
+      String(port),
+      "-U",
+      "postgres",
+      "-c",
+      String(concurrency),
+      "-j",
+      String(Math.min(concurrency, os.availableParallelism())),
+      "-T",
+      String(seconds),
+      "-f",
+      file,
+      "-l",
+      `--log-prefix=${path.join(tmp, "tx")}`,
+      "-D",
+      `live=${live}`,
+      "-D",
+      `payload=${payload}`,
+      "-D",
+      `expires=${new Date(expiresMs).toISOString()}`,
+      "-D",
+      `touch_after=${touchAfter}`,
+      "-D",
+      `now_epoch=${Math.ceil(now / 1000)}`,
+      "-D",
+      `expire_epoch=${Math.ceil(expiresMs / 1000)}`,
       "postgres",
     ]);
     return windowFromLogs(tmp, windowMs);

@@ -3,7 +3,9 @@
 import os from "node:os";
 
 const fmt = (n, digits = 0) =>
-  Number.isFinite(n) ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits }) : "—";
+  Number.isFinite(n)
+    ? n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits })
+    : "—";
 const ms = (n) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : "—");
 const ratio = (n) => (Number.isFinite(n) ? `${n.toFixed(2)}×` : "—");
 const mark = (ok) => (ok ? "✅" : "❌");
@@ -40,12 +42,16 @@ function table(rows, workloads, workload) {
   for (const row of rows.filter((r) => r.workload === workload.id)) {
     const { cps, pgbench } = references(rows, workloads, row);
     const isPgbench = row.client.startsWith("pgbench:");
-    lines.push(`| ${row.concurrency} | ${row.label} | ${fmt(row.opsPerSec)} | ${(row.roundOpsPerSec ?? []).map((n) => fmt(n)).join(" / ")} | ` +
-      `${ms(row.p50)} | ${ms(row.p99)} | ` +
-      `${ratio(cps ? row.opsPerSec / cps.opsPerSec : NaN)} | ` +
-      `${isPgbench ? "—" : ratio(pgbench ? row.opsPerSec / pgbench.opsPerSec : NaN)} | ` +
-      `${Number.isFinite(row.roundTripsPerOp) ? row.roundTripsPerOp.toFixed(2) : "—"} | ` +
-      `${Number.isFinite(row.writesPerOp) ? row.writesPerOp.toFixed(2) : "—"} | ${fmt(row.cpuMicrosPerOp)} |`);
+    lines.push(
+      `| ${row.concurrency} | ${row.label} | ${fmt(row.opsPerSec)} | ${
+        (row.roundOpsPerSec ?? []).map((n) => fmt(n)).join(" / ")
+      } | ` +
+        `${ms(row.p50)} | ${ms(row.p99)} | ` +
+        `${ratio(cps ? row.opsPerSec / cps.opsPerSec : NaN)} | ` +
+        `${isPgbench ? "—" : ratio(pgbench ? row.opsPerSec / pgbench.opsPerSec : NaN)} | ` +
+        `${Number.isFinite(row.roundTripsPerOp) ? row.roundTripsPerOp.toFixed(2) : "—"} | ` +
+        `${Number.isFinite(row.writesPerOp) ? row.writesPerOp.toFixed(2) : "—"} | ${fmt(row.cpuMicrosPerOp)} |`,
+    );
   }
   return lines.join("\n");
 }
@@ -65,11 +71,18 @@ function sideBySide(rows, workloads, concurrencies) {
     `|---|---|${concurrencies.map(() => "--:").join("|")}|`,
   ];
   for (const w of workloads) {
-    for (const [client, name] of [["store-pg", "pg backend"], ["store-supabase-js", "supabase-js via the local gateway (reference)"]]) {
+    for (
+      const [client, name] of [["store-pg", "pg backend"], [
+        "store-supabase-js",
+        "supabase-js via the local gateway (reference)",
+      ]]
+    ) {
       const cells = concurrencies.map((c) => {
         const row = find(rows, w.id, c, client);
         const { cps } = row ? references(rows, workloads, row) : {};
-        return row && cps ? `${ratio(row.opsPerSec / cps.opsPerSec)} (${fmt(row.opsPerSec)} / ${fmt(cps.opsPerSec)})` : "—";
+        return row && cps
+          ? `${ratio(row.opsPerSec / cps.opsPerSec)} (${fmt(row.opsPerSec)} / ${fmt(cps.opsPerSec)})`
+          : "—";
       });
       if (cells.some((c) => c !== "—")) out.push(`| ${w.title} | ${name} | ${cells.join(" | ")} |`);
     }
@@ -88,18 +101,30 @@ function targets(rows, workloads, concurrencies) {
       if (!cps || !pgbench) continue;
       const vsCps = store.opsPerSec / cps.opsPerSec;
       const needCps = needed(w, c);
-      add(`${w.title}: pg backend ≥ ${needCps}× connect-pg-simple${w.baseline ? ` (${w.baseline})` : ""}`, c,
-        ratio(vsCps), vsCps >= needCps);
+      add(
+        `${w.title}: pg backend ≥ ${needCps}× connect-pg-simple${w.baseline ? ` (${w.baseline})` : ""}`,
+        c,
+        ratio(vsCps),
+        vsCps >= needCps,
+      );
       const unprepared = find(rows, w.id, c, "store-pg-unprepared");
       if (unprepared) {
         const r = unprepared.opsPerSec / cps.opsPerSec;
         add(`${w.title}: unprepared (pooler mode) beats connect-pg-simple`, c, ratio(r), r > 1);
       }
       if (w.touchAfter) {
-        add(`${w.title}: rows written per request ≈ 0.10, ≤ 0.12 (only the 10% sets write)`, c, store.writesPerOp.toFixed(3),
-          store.writesPerOp <= 0.12);
-        add(`${w.title}: round trips per request ≈ 1.10, ≤ 1.12 (the get, and the 10% sets)`, c, store.roundTripsPerOp.toFixed(3),
-          store.roundTripsPerOp <= 1.12);
+        add(
+          `${w.title}: rows written per request ≈ 0.10, ≤ 0.12 (only the 10% sets write)`,
+          c,
+          store.writesPerOp.toFixed(3),
+          store.writesPerOp <= 0.12,
+        );
+        add(
+          `${w.title}: round trips per request ≈ 1.10, ≤ 1.12 (the get, and the 10% sets)`,
+          c,
+          store.roundTripsPerOp.toFixed(3),
+          store.roundTripsPerOp <= 1.12,
+        );
       }
     }
   }
@@ -113,7 +138,11 @@ function relaxedGain(rows, workloads, concurrencies) {
       const base = find(rows, w.id, c, "store-pg");
       const relaxed = find(rows, w.id, c, "store-pg-relaxed");
       if (base && relaxed) {
-        out.push(`| ${w.title} | ${c} | ${fmt(base.opsPerSec)} | ${fmt(relaxed.opsPerSec)} | ${ratio(relaxed.opsPerSec / base.opsPerSec)} |`);
+        out.push(
+          `| ${w.title} | ${c} | ${fmt(base.opsPerSec)} | ${fmt(relaxed.opsPerSec)} | ${
+            ratio(relaxed.opsPerSec / base.opsPerSec)
+          } |`,
+        );
       }
     }
   }
@@ -149,8 +178,10 @@ function limitsSection(l) {
     "",
     "| operation | round trips | total ms | slowest call ms | slowest / 8 s | as expected | error |",
     "|---|--:|--:|--:|--:|:-:|---|",
-    ...l.rows.map((r) => `| ${r.name} | ${fmt(r.roundTrips)} | ${fmt(r.ms)} | ${fmt(r.slowestMs)} | ` +
-      `${(r.slowestMs / l.timeoutMs * 100).toFixed(1)}% | ${mark(r.ok)} | ${r.error ?? ""} |`),
+    ...l.rows.map((r) =>
+      `| ${r.name} | ${fmt(r.roundTrips)} | ${fmt(r.ms)} | ${fmt(r.slowestMs)} | ` +
+      `${(r.slowestMs / l.timeoutMs * 100).toFixed(1)}% | ${mark(r.ok)} | ${r.error ?? ""} |`
+    ),
   ].join("\n");
 }
 
@@ -188,13 +219,19 @@ function profileSection(rows, profiled, workloads) {
     const c = extra[0].concurrency;
     const same = rows.filter((r) => r.workload === w.id && r.concurrency === c && r.client !== "store-supabase-js");
     for (const r of [...same, ...extra]) {
-      out.push(`| ${w.title} | ${c} | ${r.label} | ${fmt(r.opsPerSec)} | ${ms(r.p50)} | ${ms(r.p99)} | ${fmt(r.cpuMicrosPerOp)} |`);
+      out.push(
+        `| ${w.title} | ${c} | ${r.label} | ${fmt(r.opsPerSec)} | ${ms(r.p50)} | ${ms(r.p99)} | ${
+          fmt(r.cpuMicrosPerOp)
+        } |`,
+      );
     }
   }
   return out.join("\n");
 }
 
-export function render({ title, when, machine: m, settings, workloads, concurrencies, rows, profiled, cleanup, limits, memory, notes }) {
+export function render(
+  { title, when, machine: m, settings, workloads, concurrencies, rows, profiled, cleanup, limits, memory, notes },
+) {
   const parts = [
     `# ${title}`,
     "",
@@ -213,7 +250,9 @@ export function render({ title, when, machine: m, settings, workloads, concurren
     `Passport user, CSRF secret, cart, flags); ${fmt(settings.live)} live sessions in each store's table.`,
     `- Closed loop: C callers each start their next operation when the last one settles; ` +
     `each row is ${settings.rounds} round(s) of a ${settings.warmupMs / 1000} s warm-up then a ` +
-    `${settings.windowMs / 1000} s measuring window, the clients of one workload and C taking turns, the order reversed ` +
+    `${
+      settings.windowMs / 1000
+    } s measuring window, the clients of one workload and C taking turns, the order reversed ` +
     `every other round; ops/s is the median of the rounds (p50/p99 over all of them). ` +
     `Node clients get a pg Pool of size C; pgbench runs \`-M prepared -c C -j min(C, CPUs)\`.`,
     "- Before every row: sessions created by earlier `set` rows deleted, `VACUUM`, `CHECKPOINT`.",
@@ -228,26 +267,46 @@ export function render({ title, when, machine: m, settings, workloads, concurren
     "",
   ];
   if (rows.length) {
-    parts.push("## Summary: × connect-pg-simple (this store's ops/s / connect-pg-simple's)", "",
-      sideBySide(rows, workloads, concurrencies), "",
-      "## Targets (issue 18)", "", targets(rows, workloads, concurrencies), "", "## Results", "");
+    parts.push(
+      "## Summary: × connect-pg-simple (this store's ops/s / connect-pg-simple's)",
+      "",
+      sideBySide(rows, workloads, concurrencies),
+      "",
+      "## Targets (issue 18)",
+      "",
+      targets(rows, workloads, concurrencies),
+      "",
+      "## Results",
+      "",
+    );
   }
   for (const w of workloads) {
     if (!rows.some((r) => r.workload === w.id)) continue;
     parts.push(`### ${w.title}`, "", table(rows, workloads, w), "");
   }
   if (profiled?.length) {
-    parts.push("## Profile: statement form and protocol", "",
+    parts.push(
+      "## Profile: statement form and protocol",
+      "",
       "`-M extended` sends unnamed statements (parsed and planned on every call, as connect-pg-simple and the " +
-      "store's unprepared mode do); `-M prepared` parses once per connection. \"Plain SQL\" is the body of the " +
-      "store's function sent as a statement, to isolate the PL/pgSQL call's own cost. Client CPU: the Node " +
-      "process's CPU time per operation (driver + store), which competes with Postgres for the same cores.",
-      "", profileSection(rows, profiled, workloads), "");
+        'store\'s unprepared mode do); `-M prepared` parses once per connection. "Plain SQL" is the body of the ' +
+        "store's function sent as a statement, to isolate the PL/pgSQL call's own cost. Client CPU: the Node " +
+        "process's CPU time per operation (driver + store), which competes with Postgres for the same cores.",
+      "",
+      profileSection(rows, profiled, workloads),
+      "",
+    );
   }
   if (rows.length) {
-    parts.push("## Relaxed durability (`relaxedDurability: true`: `synchronous_commit = off` in the store's write transactions)", "",
-    "A database crash can lose the last moments of session writes (at most about 3 × wal_writer_delay, " +
-    "600 ms by default); nothing is corrupted.", "", relaxedGain(rows, workloads, concurrencies), "");
+    parts.push(
+      "## Relaxed durability (`relaxedDurability: true`: `synchronous_commit = off` in the store's write transactions)",
+      "",
+      "A database crash can lose the last moments of session writes (at most about 3 × wal_writer_delay, " +
+        "600 ms by default); nothing is corrupted.",
+      "",
+      relaxedGain(rows, workloads, concurrencies),
+      "",
+    );
   }
   if (cleanup) parts.push("## Cleanup at scale", "", cleanupSection(cleanup), "");
   if (limits) parts.push("## Table-wide operations within the API's limits", "", limitsSection(limits), "");

@@ -42,7 +42,11 @@ export function makeSession(now = Date.now()) {
     timezone: "Europe/London",
     theme: "dark",
     lastSeenAt: new Date(now).toISOString(),
-    onboarding: { step: 4, completed: ["profile", "avatar", "team", "billing"], dismissedTips: ["shortcuts", "search"] },
+    onboarding: {
+      step: 4,
+      completed: ["profile", "avatar", "team", "billing"],
+      dismissedTips: ["shortcuts", "search"],
+    },
     cart: {
       currency: "EUR",
       items: [
@@ -54,7 +58,11 @@ export function makeSession(now = Date.now()) {
     },
     recentSearches: ["wireless keyboard", "usb-c hub 7 in 1", "standing desk mat", "noise cancelling headphones"],
     featureFlags: { newCheckout: true, betaSearch: false, compactNav: true, darkModeV2: true },
-    oauth: { provider: "github", state: "c2Vzc2lvbi1zdGF0ZS1ub25jZS0xMjM0NTY3ODkw", codeVerifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk" },
+    oauth: {
+      provider: "github",
+      state: "c2Vzc2lvbi1zdGF0ZS1ub25jZS0xMjM0NTY3ODkw",
+      codeVerifier: "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk",
+    },
   };
 }
 

@@ -52,7 +52,9 @@ function sessionSecrets(secrets, production) {
     return [DEVELOPMENT_SECRET];
   }
   if (production && secrets.some((s) => s.length < MIN_PRODUCTION_SECRET_LENGTH || s === DEVELOPMENT_SECRET)) {
-    throw new Error(`every SESSION_SECRET entry must be at least ${MIN_PRODUCTION_SECRET_LENGTH} random characters in production`);
+    throw new Error(
+      `every SESSION_SECRET entry must be at least ${MIN_PRODUCTION_SECRET_LENGTH} random characters in production`,
+    );
   }
   return secrets;
 }
@@ -67,8 +69,17 @@ function sessionSecrets(secrets, production) {
  * @param {number} [options.maxAgeMs]  session lifetime since the last request (rolling), 24 h by default
  * @param {(err: Error) => void} [options.log]  where unexpected errors go
  */
-export function createApp({ store, secrets = [], production = false, trustProxy = false, users, maxAgeMs = DAY_MS,
-  log = (err) => console.error(err) }) {
+export function createApp(
+  {
+    store,
+    secrets = [],
+    production = false,
+    trustProxy = false,
+    users,
+    maxAgeMs = DAY_MS,
+    log = (err) => console.error(err),
+  },
+) {
   if (!store) throw new Error("createApp needs a session store");
   if (!users) throw new Error("createApp needs a user directory");
 
@@ -106,25 +117,32 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
   // answer that honestly instead of treating everybody as logged out.
   app.use((req, res, next) => {
     if (req.session) return next();
-    refuse(req, res, 503, { error: "session store unavailable", title: "Temporarily unavailable",
-      message: "Sessions cannot be read right now. Please try again in a moment." });
+    refuse(req, res, 503, {
+      error: "session store unavailable",
+      title: "Temporarily unavailable",
+      message: "Sessions cannot be read right now. Please try again in a moment.",
+    });
   });
 
   const passport = new Passport();
-  passport.use(new LocalStrategy((username, password, done) => {
-    users.authenticate(username, password).then((user) => done(null, user ?? false), done);
-  }));
+  passport.use(
+    new LocalStrategy((username, password, done) => {
+      users.authenticate(username, password).then((user) => done(null, user ?? false), done);
+    }),
+  );
   passport.serializeUser((user, done) => done(null, user.id));
   passport.deserializeUser((id, done) => done(null, users.findById(id) ?? false));
   app.use(passport.session());
 
   // Before every route: a state-changing request that fails the check changes nothing.
-  app.use(csrfProtection((req, res) => refuse(req, res, 403, {
-    error: "missing or invalid CSRF token",
-    title: "This form has expired",
-    message: "The form could not be verified: it is older than your session, or it was sent from another site. " +
-      "Nothing was changed. Go back, reload the page and try again.",
-  })));
+  app.use(csrfProtection((req, res) =>
+    refuse(req, res, 403, {
+      error: "missing or invalid CSRF token",
+      title: "This form has expired",
+      message: "The form could not be verified: it is older than your session, or it was sent from another site. " +
+        "Nothing was changed. Go back, reload the page and try again.",
+    })
+  ));
 
   const publicUser = (user) => ({ id: user.id, username: user.username });
   const requireUser = (req, res, next) => {
@@ -162,12 +180,16 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
   app.get("/", async (req, res, next) => {
     try {
       if (!req.user) return sendPage(res, 200, loginPage({ csrfToken: csrfToken(req.session) }));
-      sendPage(res, 200, accountPage({
-        user: publicUser(req.user),
-        sessions: await sessionsOf(req),
-        csrfToken: csrfToken(req.session),
-        notice: Object.hasOwn(NOTICES, req.query.done) ? NOTICES[req.query.done] : undefined,
-      }));
+      sendPage(
+        res,
+        200,
+        accountPage({
+          user: publicUser(req.user),
+          sessions: await sessionsOf(req),
+          csrfToken: csrfToken(req.session),
+          notice: Object.hasOwn(NOTICES, req.query.done) ? NOTICES[req.query.done] : undefined,
+        }),
+      );
     } catch (err) {
       next(err);
     }
@@ -179,12 +201,22 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
       if (!user) {
         if (isJsonRequest(req)) return res.status(401).json({ error: "invalid username or password" });
         const tried = typeof req.body?.username === "string" ? req.body.username : "";
-        return sendPage(res, 401, loginPage({ csrfToken: csrfToken(req.session), username: tried,
-          error: "Wrong username or password." }));
+        return sendPage(
+          res,
+          401,
+          loginPage({ csrfToken: csrfToken(req.session), username: tried, error: "Wrong username or password." }),
+        );
       }
-      const device = { userAgent: (req.get("user-agent") ?? "").slice(0, MAX_USER_AGENT_LENGTH),
-        signedInAt: new Date().toISOString() };
-      signIn(req, user, device, (loginErr) => (loginErr ? next(loginErr) : answer(req, res, { user: publicUser(user) })));
+      const device = {
+        userAgent: (req.get("user-agent") ?? "").slice(0, MAX_USER_AGENT_LENGTH),
+        signedInAt: new Date().toISOString(),
+      };
+      signIn(
+        req,
+        user,
+        device,
+        (loginErr) => (loginErr ? next(loginErr) : answer(req, res, { user: publicUser(user) })),
+      );
     })(req, res, next);
   });
 
@@ -201,8 +233,13 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
   const endSession = (req, res, body) => {
     const { path, httpOnly, secure, sameSite } = req.session.cookie;
     req.session.destroy((err) => {
-      if (err) return refuse(req, res, 500, { error: "could not end the session", title: "Something went wrong",
-        message: "The session could not be ended. Please try again." });
+      if (err) {
+        return refuse(req, res, 500, {
+          error: "could not end the session",
+          title: "Something went wrong",
+          message: "The session could not be ended. Please try again.",
+        });
+      }
       res.clearCookie("sid", { path, httpOnly, secure, sameSite });
       answer(req, res, body);
     });
@@ -240,15 +277,20 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
     try {
       const { device } = req.session;
       const ended = await store.destroyUserSessions(req.user.id);
-      signIn(req, req.user, device, (err) => (err ? next(err)
-        : answer(req, res, { ended: Math.max(0, ended - 1) }, "others-ended")));
+      signIn(
+        req,
+        req.user,
+        device,
+        (err) => (err ? next(err) : answer(req, res, { ended: Math.max(0, ended - 1) }, "others-ended")),
+      );
     } catch (err) {
       next(err);
     }
   });
 
-  app.use((req, res) => refuse(req, res, 404, { error: "not found", title: "Not found",
-    message: "There is no page at this address." }));
+  app.use((req, res) =>
+    refuse(req, res, 404, { error: "not found", title: "Not found", message: "There is no page at this address." })
+  );
   // Express recognises an error handler by its four parameters.
   app.use((err, req, res, _next) => {
     // express-session reports a failed save or touch after it has already finished the
@@ -260,8 +302,11 @@ export function createApp({ store, secrets = [], production = false, trustProxy 
     const status = err.expose && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) log(err);
     const error = status === 500 ? "internal error" : err.message;
-    refuse(req, res, status, { error, title: status === 500 ? "Something went wrong" : "Bad request",
-      message: status === 500 ? "The request failed on our side. Please try again." : error });
+    refuse(req, res, status, {
+      error,
+      title: status === 500 ? "Something went wrong" : "Bad request",
+      message: status === 500 ? "The request failed on our side. Please try again." : error,
+    });
   });
 
   return app;

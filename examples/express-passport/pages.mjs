@@ -36,11 +36,13 @@ function layout({ title, user, csrfToken, body }) {
 <body>
 <header class="bar">
   <a class="brand" href="/"><span class="logo" aria-hidden="true"></span>Example app</a>
-  ${user && html`<form class="logout" method="post" action="/logout">
+  ${
+    user && html`<form class="logout" method="post" action="/logout">
     ${csrfField(csrfToken)}
     <span class="who">${user.username}</span>
     <button type="submit" class="quiet">Log out</button>
-  </form>`}
+  </form>`
+  }
 </header>
 <main>
 ${body}
@@ -65,7 +67,9 @@ export function loginPage({ csrfToken, username = "", error }) {
         value="${username}"${username ? "" : html` autofocus`}>
     </label>
     <label>Password
-      <input name="password" type="password" autocomplete="current-password" required${username ? html` autofocus` : ""}>
+      <input name="password" type="password" autocomplete="current-password" required${
+      username ? html` autofocus` : ""
+    }>
     </label>
     <button type="submit" class="primary">Sign in</button>
   </form>
@@ -86,10 +90,12 @@ function sessionItem(s, { csrfToken, now }) {
       <div><dt>Last active</dt><dd>${time(s.lastActiveAt, now)}</dd></div>
       <div><dt>Expires</dt><dd>${time(s.expiresAt, now)}</dd></div>
     </dl>
-    ${!s.current && html`<form method="post" action="/sessions/${s.id}/end">
+    ${
+    !s.current && html`<form method="post" action="/sessions/${s.id}/end">
       ${csrfField(csrfToken)}
       <button type="submit" class="quiet danger">End session</button>
-    </form>`}
+    </form>`
+  }
   </li>`;
 }
 
@@ -112,10 +118,12 @@ export function accountPage({ user, sessions, csrfToken, notice, now = new Date(
   <ul class="sessions">
     ${sessions.map((s) => sessionItem(s, { csrfToken, now }))}
   </ul>
-  ${others > 0 && html`<form class="everywhere" method="post" action="/sessions/end-others">
+  ${
+      others > 0 && html`<form class="everywhere" method="post" action="/sessions/end-others">
     ${csrfField(csrfToken)}
     <button type="submit" class="danger">Log out everywhere else</button>
-  </form>`}
+  </form>`
+    }
 </section>`,
   });
 }

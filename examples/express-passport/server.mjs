@@ -85,7 +85,11 @@ server.on("error", async (err) => {
 server.on("listening", () => {
   const { port } = server.address();
   const host = env.HOST || "localhost";
-  console.log(`example app listening on http://${host}:${port} (${backend.name} backend, ${production ? "production" : "development"})`);
+  console.log(
+    `example app listening on http://${host}:${port} (${backend.name} backend, ${
+      production ? "production" : "development"
+    })`,
+  );
 });
 
 let stopping = false;

@@ -19,8 +19,11 @@ export async function verifyPassword(password, stored) {
   const [scheme, N, r, p, salt, hash] = stored.split("$");
   if (scheme !== "scrypt") throw new Error("unknown password hash scheme");
   const expected = Buffer.from(hash, "base64");
-  const actual = await scryptAsync(password, Buffer.from(salt, "base64"), expected.length,
-    { N: Number(N), r: Number(r), p: Number(p) });
+  const actual = await scryptAsync(password, Buffer.from(salt, "base64"), expected.length, {
+    N: Number(N),
+    r: Number(r),
+    p: Number(p),
+  });
   return timingSafeEqual(actual, expected);
 }
 

@@ -71,7 +71,10 @@ function database(env: Env, service: string[]): Rpc {
   const url = env("SUPABASE_URL");
   const [serviceKey] = service;
   if (!url || !serviceKey) {
-    throw refuse(500, "SUPABASE_URL and a secret key (SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY) must be configured");
+    throw refuse(
+      500,
+      "SUPABASE_URL and a secret key (SUPABASE_SECRET_KEYS or SUPABASE_SERVICE_ROLE_KEY) must be configured",
+    );
   }
   // Where `supabase-session-store migrations --schema <name>` installed the sessions.
   const schema = env("SESSIONS_SCHEMA") || "public";

@@ -15,6 +15,11 @@ export class Refusal extends Error {
 }
 
 /** A refusal whose body is only its message. */
-export function refuse(status: number, error: string, logFields?: Record<string, unknown>, headers?: HeadersInit): Refusal {
+export function refuse(
+  status: number,
+  error: string,
+  logFields?: Record<string, unknown>,
+  headers?: HeadersInit,
+): Refusal {
   return new Refusal(status, { error }, logFields, headers);
 }

@@ -14,8 +14,18 @@ export interface Check {
 }
 
 export const pass = (id: string, summary: string): Check => ({ id, status: "pass", summary, fixes: [] });
-export const warn = (id: string, summary: string, ...fixes: string[]): Check => ({ id, status: "warn", summary, fixes });
-export const fail = (id: string, summary: string, ...fixes: string[]): Check => ({ id, status: "fail", summary, fixes });
+export const warn = (id: string, summary: string, ...fixes: string[]): Check => ({
+  id,
+  status: "warn",
+  summary,
+  fixes,
+});
+export const fail = (id: string, summary: string, ...fixes: string[]): Check => ({
+  id,
+  status: "fail",
+  summary,
+  fixes,
+});
 
 /** Exit code of a finished run: 1 when a check failed, else 0 (warnings allowed). */
 export function exitCode(checks: Check[]): 0 | 1 {

@@ -56,8 +56,13 @@ async function guarded(ctx: Context, id: string, check: () => Promise<Check[]>):
     await ctx.sql("rollback to savepoint doctor_check");
     const e = err as { code?: string; message?: string };
     if (e.code === "42501") {
-      return [warn(id, `cannot check as ${ctx.user}: ${e.message}`,
-        "run the doctor as the role that pushed the migrations (on Supabase: postgres)")];
+      return [
+        warn(
+          id,
+          `cannot check as ${ctx.user}: ${e.message}`,
+          "run the doctor as the role that pushed the migrations (on Supabase: postgres)",
+        ),
+      ];
     }
     return [fail(id, `could not check: ${e.message ?? String(err)}`)];
   }
@@ -82,8 +87,12 @@ async function migrations(ctx: Context): Promise<Check[]> {
   const ours = ctx.expected.migrations;
   const [history] = await ctx.sql("select pg_catalog.to_regclass('supabase_migrations.schema_migrations') as t");
   if (!history?.t) {
-    return [fail(id, `none of the package's ${ours.length} migrations is applied ` +
-      `(no supabase_migrations.schema_migrations): ${list(ours.map((m) => m.file), 99)}`, PUSH_FIX)];
+    return [fail(
+      id,
+      `none of the package's ${ours.length} migrations is applied ` +
+        `(no supabase_migrations.schema_migrations): ${list(ours.map((m) => m.file), 99)}`,
+      PUSH_FIX,
+    )];
   }
   const applied = await ctx.sql("select version, name from supabase_migrations.schema_migrations order by version");
   const versions = new Set(applied.map((r) => String(r.version)));
@@ -101,8 +110,12 @@ async function migrations(ctx: Context): Promise<Check[]> {
     : "";
   if (missing.length) {
     const outOfOrder = missing.some((m) => applied.some((r) => String(r.version) > m.version));
-    return [fail(id, `${ours.length - missing.length} of ${ours.length} applied; missing: ` +
-      `${list(missing.map((m) => m.file), 99)}${newer}`, outOfOrder ? `${PUSH_FIX} --include-all` : PUSH_FIX)];
+    return [fail(
+      id,
+      `${ours.length - missing.length} of ${ours.length} applied; missing: ` +
+        `${list(missing.map((m) => m.file), 99)}${newer}`,
+      outOfOrder ? `${PUSH_FIX} --include-all` : PUSH_FIX,
+    )];
   }
   return [pass(id, `all ${ours.length} applied (newest ${ours.at(-1)?.file})${newer}`)];
 }
@@ -126,8 +139,12 @@ async function schemaObjects(ctx: Context): Promise<Check[]> {
     const gone = [...objects].filter(([name]) => !isThere(name));
     if (!gone.length) return pass(`schema.${kind}`, `${kind}: ${objects.size} present`);
     const files = [...new Set(gone.map(([, file]) => file))];
-    return fail(`schema.${kind}`, `${kind} missing in schema ${schema}: ${list(gone.map(([n]) => n))} ` +
-      `(created by ${list(files)})`, PUSH_FIX);
+    return fail(
+      `schema.${kind}`,
+      `${kind} missing in schema ${schema}: ${list(gone.map(([n]) => n))} ` +
+        `(created by ${list(files)})`,
+      PUSH_FIX,
+    );
   };
   return [
     missing("tables", expected.tables, (n) => present.has(`r:${n}`) || present.has(`p:${n}`)),
@@ -156,8 +173,10 @@ async function ourObjects(ctx: Context) {
 
 async function security(ctx: Context): Promise<Check[]> {
   const { tables, functions } = await ourObjects(ctx);
-  const roleRows = await ctx.sql("select rolname from pg_catalog.pg_roles where rolname = any ($1)",
-    [[...API_ROLES, "service_role"]]);
+  const roleRows = await ctx.sql("select rolname from pg_catalog.pg_roles where rolname = any ($1)", [[
+    ...API_ROLES,
+    "service_role",
+  ]]);
   const roles = new Set(roleRows.map((r) => String(r.rolname)));
   const apiRoles = [...API_ROLES.filter((r) => roles.has(r)), "public"];
   // Nothing there to secure: the schema check has already failed.
@@ -165,10 +184,15 @@ async function security(ctx: Context): Promise<Check[]> {
   const checks: Check[] = [];
 
   const noRls = tables.filter((t) => !t.relrowsecurity);
-  checks.push(noRls.length
-    ? fail("security.rls", `row level security is off on ${list(noRls.map((t) => String(t.sql_name)))}`,
-      ...noRls.map((t) => `alter table ${t.sql_name} enable row level security;`))
-    : pass("security.rls", `row level security is on (${plural(tables.length, "table")})`));
+  checks.push(
+    noRls.length
+      ? fail(
+        "security.rls",
+        `row level security is off on ${list(noRls.map((t) => String(t.sql_name)))}`,
+        ...noRls.map((t) => `alter table ${t.sql_name} enable row level security;`),
+      )
+      : pass("security.rls", `row level security is on (${plural(tables.length, "table")})`),
+  );
 
   // Table and column privileges both count: a column grant reads sids as well as a table grant.
   const leaks = await ctx.sql(
@@ -181,28 +205,45 @@ async function security(ctx: Context): Promise<Check[]> {
        from unnest($1::text[]) r(role), unnest($4::oid[], $5::text[]) f(oid, sql_name)
       where pg_catalog.has_function_privilege(r.role, f.oid, 'execute')
       order by 1, 3, 2`,
-    [apiRoles, tables.map((t) => t.oid), tables.map((t) => t.sql_name), functions.map((f) => f.oid),
-      functions.map((f) => f.sql_name)],
+    [
+      apiRoles,
+      tables.map((t) => t.oid),
+      tables.map((t) => t.sql_name),
+      functions.map((f) => f.oid),
+      functions.map((f) => f.sql_name),
+    ],
   );
   const who = apiRoles.map((r) => (r === "public" ? "PUBLIC" : r)).join(", ");
-  checks.push(leaks.length
-    ? fail("security.api-roles",
-      `reachable by API roles: ${list(leaks.map((l) => `${l.role === "public" ? "PUBLIC" : l.role} on ${l.sql_name}`))}`,
-      ...leaks.map((l) => `revoke all on ${l.kind} ${l.sql_name} from ${l.role};`))
-    : pass("security.api-roles", `${who}: no privilege on the table or any session function`));
+  checks.push(
+    leaks.length
+      ? fail(
+        "security.api-roles",
+        `reachable by API roles: ${
+          list(leaks.map((l) => `${l.role === "public" ? "PUBLIC" : l.role} on ${l.sql_name}`))
+        }`,
+        ...leaks.map((l) => `revoke all on ${l.kind} ${l.sql_name} from ${l.role};`),
+      )
+      : pass("security.api-roles", `${who}: no privilege on the table or any session function`),
+  );
 
   if (roles.has("service_role")) checks.push(await serviceRole(ctx, tables, functions));
 
   const unpinned = functions.filter((f) => !f.pinned);
   const definer = functions.filter((f) => f.prosecdef);
-  checks.push(unpinned.length || definer.length
-    ? fail("security.functions",
-      [unpinned.length && `search_path not pinned: ${list(unpinned.map((f) => String(f.sql_name)))}`,
-        definer.length && `SECURITY DEFINER: ${list(definer.map((f) => String(f.sql_name)))}`].filter(Boolean)
-        .join("; "),
-      ...unpinned.map((f) => `alter function ${f.sql_name} set search_path = '';`),
-      ...definer.map((f) => `alter function ${f.sql_name} security invoker;`))
-    : pass("security.functions", `all ${functions.length} functions pin search_path, none is SECURITY DEFINER`));
+  checks.push(
+    unpinned.length || definer.length
+      ? fail(
+        "security.functions",
+        [
+          unpinned.length && `search_path not pinned: ${list(unpinned.map((f) => String(f.sql_name)))}`,
+          definer.length && `SECURITY DEFINER: ${list(definer.map((f) => String(f.sql_name)))}`,
+        ].filter(Boolean)
+          .join("; "),
+        ...unpinned.map((f) => `alter function ${f.sql_name} set search_path = '';`),
+        ...definer.map((f) => `alter function ${f.sql_name} security invoker;`),
+      )
+      : pass("security.functions", `all ${functions.length} functions pin search_path, none is SECURITY DEFINER`),
+  );
   return checks;
 }
 
@@ -226,11 +267,14 @@ async function serviceRole(ctx: Context, tables: Row[], functions: Row[]): Promi
   for (const f of functions) {
     const wanted = ctx.expected.serviceRoleExecute.get(String(f.proname));
     if (wanted === undefined) continue;
-    const [row] = await ctx.sql("select pg_catalog.has_function_privilege('service_role', $1::oid, 'execute') as ok",
-      [f.oid]);
+    const [row] = await ctx.sql("select pg_catalog.has_function_privilege('service_role', $1::oid, 'execute') as ok", [
+      f.oid,
+    ]);
     if (Boolean(row?.ok) === wanted) continue;
     wrong.push(wanted ? `cannot execute ${f.sql_name}` : `can execute ${f.sql_name} (owner only)`);
-    fixes.push(`${wanted ? "grant" : "revoke"} execute on function ${f.sql_name} ${wanted ? "to" : "from"} service_role;`);
+    fixes.push(
+      `${wanted ? "grant" : "revoke"} execute on function ${f.sql_name} ${wanted ? "to" : "from"} service_role;`,
+    );
   }
   return wrong.length
     ? fail("security.service-role", `service_role ${list(wrong)}`, ...fixes)
@@ -249,20 +293,34 @@ async function schedule(ctx: Context): Promise<Check[]> {
               exists (select from pg_catalog.pg_stat_activity where backend_type = 'pg_cron launcher') end as launcher`,
   );
   if (!ext?.version) {
-    return [fail("schedule.pg_cron", "pg_cron is not installed: nothing purges expired sessions on a schedule",
-      "create extension if not exists pg_cron with schema pg_catalog;", ...jobs.map((j) => j.statement))];
+    return [
+      fail(
+        "schedule.pg_cron",
+        "pg_cron is not installed: nothing purges expired sessions on a schedule",
+        "create extension if not exists pg_cron with schema pg_catalog;",
+        ...jobs.map((j) => j.statement),
+      ),
+    ];
   }
   const checks: Check[] = [];
   if (ext.cron_database && ext.cron_database !== ext.database) {
-    checks.push(fail("schedule.pg_cron",
-      `pg_cron ${ext.version} runs the jobs of database ${ext.cron_database}, not of ${ext.database}`,
-      `alter system set cron.database_name = '${ext.database}'; -- then restart PostgreSQL`));
+    checks.push(
+      fail(
+        "schedule.pg_cron",
+        `pg_cron ${ext.version} runs the jobs of database ${ext.cron_database}, not of ${ext.database}`,
+        `alter system set cron.database_name = '${ext.database}'; -- then restart PostgreSQL`,
+      ),
+    );
   } else if (ext.launcher === false) {
-    checks.push(warn("schedule.pg_cron", `pg_cron ${ext.version} is installed but its scheduler is not running`,
-      SCHEDULER_FIX));
+    checks.push(
+      warn("schedule.pg_cron", `pg_cron ${ext.version} is installed but its scheduler is not running`, SCHEDULER_FIX),
+    );
   } else {
-    checks.push(pass("schedule.pg_cron", `pg_cron ${ext.version} installed` +
-      (ext.launcher ? ", its scheduler is running" : "")));
+    checks.push(pass(
+      "schedule.pg_cron",
+      `pg_cron ${ext.version} installed` +
+        (ext.launcher ? ", its scheduler is running" : ""),
+    ));
   }
 
   let cleanupJobId: unknown;
@@ -271,7 +329,8 @@ async function schedule(ctx: Context): Promise<Check[]> {
     const [row] = await ctx.sql(
       `select jobid, schedule, active, database, command = (${job.commandSql}) as same_command
          from cron.job where jobname = $1 order by jobid desc limit 1`,
-      [job.name]);
+      [job.name],
+    );
     checks.push(jobCheck(ctx, job, row, String(ext.database)));
     if (job.cleanup && row) cleanupJobId = row.jobid;
   }
@@ -284,8 +343,11 @@ function jobCheck(ctx: Context, job: CronJob, row: Row | undefined, database: st
   const id = `schedule.job.${job.name}`;
   if (!row) {
     // pg_cron shows a role its own jobs only.
-    return fail(id, `job ${job.name} is not scheduled (for ${ctx.user}: pg_cron lists each role's own jobs)`,
-      job.statement);
+    return fail(
+      id,
+      `job ${job.name} is not scheduled (for ${ctx.user}: pg_cron lists each role's own jobs)`,
+      job.statement,
+    );
   }
   if (row.schedule !== job.schedule) {
     return fail(id, `job ${job.name} runs at '${row.schedule}', expected '${job.schedule}'`, job.statement);
@@ -311,18 +373,30 @@ async function cleanupRuns(ctx: Context, job: CronJob, jobId: unknown): Promise<
     [jobId],
   );
   const last = runs[0];
-  const reproduce = `select ${quoteIdent(ctx.schema)}.dispatch_session_cleanup(); -- runs the job's body now (it purges) and shows any error`;
+  const reproduce = `select ${
+    quoteIdent(ctx.schema)
+  }.dispatch_session_cleanup(); -- runs the job's body now (it purges) and shows any error`;
   if (!last) {
-    return warn(id, `${job.name} has never run (no row in cron.job_run_details; a job scheduled within the hour ` +
-      `waits for its first '${job.schedule}')`, SCHEDULER_FIX);
+    return warn(
+      id,
+      `${job.name} has never run (no row in cron.job_run_details; a job scheduled within the hour ` +
+        `waits for its first '${job.schedule}')`,
+      SCHEDULER_FIX,
+    );
   }
   const ago = `${last.minutes_ago} min ago`;
   const succeeded = runs.filter((r) => r.status === "succeeded").length;
   const recent = `${succeeded}/${runs.length} recent runs succeeded`;
-  if (last.status === "failed") return fail(id, `${job.name} last run (${ago}) failed: ${last.message}; ${recent}`, reproduce);
+  if (last.status === "failed") {
+    return fail(id, `${job.name} last run (${ago}) failed: ${last.message}; ${recent}`, reproduce);
+  }
   if (count(last.minutes_ago) > THRESHOLDS.cleanupRunHours * 60) {
-    return warn(id, `${job.name} has not run in the last ${THRESHOLDS.cleanupRunHours} hours ` +
-      `(last: ${ago}, ${last.status})`, SCHEDULER_FIX);
+    return warn(
+      id,
+      `${job.name} has not run in the last ${THRESHOLDS.cleanupRunHours} hours ` +
+        `(last: ${ago}, ${last.status})`,
+      SCHEDULER_FIX,
+    );
   }
   return pass(id, `${job.name} last ran ${ago}: ${last.status}; ${recent}`);
 }
@@ -339,22 +413,37 @@ async function httpBranch(ctx: Context): Promise<Check[]> {
   );
   const checks: Check[] = [];
   if (!found?.pg_net) {
-    checks.push(warn(id, `pg_net is not installed: ${direct}`,
-      "create extension if not exists pg_net; -- on Supabase: Dashboard → Database → Extensions → pg_net"));
+    checks.push(
+      warn(
+        id,
+        `pg_net is not installed: ${direct}`,
+        "create extension if not exists pg_net; -- on Supabase: Dashboard → Database → Extensions → pg_net",
+      ),
+    );
   } else if (!found.vault) {
     checks.push(warn(id, `Vault is not installed: ${direct}`, "create extension if not exists supabase_vault;"));
   } else {
     // Whether each secret is set, never its value.
     const secrets = await ctx.sql(
       `select name from vault.decrypted_secrets
-        where name = any ($1) and coalesce(decrypted_secret, '') <> '' group by name`, [names]);
+        where name = any ($1) and coalesce(decrypted_secret, '') <> '' group by name`,
+      [names],
+    );
     const set = new Set(secrets.map((r) => String(r.name)));
     const missing = names.filter((n) => !set.has(n));
-    checks.push(missing.length
-      ? warn(id, `Vault secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not set: ${direct}`,
-        ...missing.map((n) => `select vault.create_secret('${n.endsWith("_url") ? "https://<project-ref>.supabase.co" :
-          "<an sb_secret_... key>"}', '${n}');`))
-      : pass(id, `pg_net and the Vault secrets ${names.join(", ")} are present: the cleanup job calls the function`));
+    checks.push(
+      missing.length
+        ? warn(
+          id,
+          `Vault secret${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not set: ${direct}`,
+          ...missing.map((n) =>
+            `select vault.create_secret('${
+              n.endsWith("_url") ? "https://<project-ref>.supabase.co" : "<an sb_secret_... key>"
+            }', '${n}');`
+          ),
+        )
+        : pass(id, `pg_net and the Vault secrets ${names.join(", ")} are present: the cleanup job calls the function`),
+    );
   }
   if (found?.responses) checks.push(...await httpAnswers(ctx));
   return checks;
@@ -378,17 +467,28 @@ async function httpAnswers(ctx: Context): Promise<Check[]> {
   if (!last) return [];
   const ago = `${last.minutes_ago} min ago`;
   if (count(last.status_code) === 401) {
-    return [fail(id, `the function answered 401 to the job (${ago}): the Vault secret session_cleanup_secret_key is ` +
-      "not a key the function accepts (wrong or rotated key)",
+    return [fail(
+      id,
+      `the function answered 401 to the job (${ago}): the Vault secret session_cleanup_secret_key is ` +
+        "not a key the function accepts (wrong or rotated key)",
       "select vault.update_secret((select id from vault.secrets where name = 'session_cleanup_secret_key'), " +
-      "'<an sb_secret_... key>');")];
+        "'<an sb_secret_... key>');",
+    )];
   }
   if (count(last.status_code) !== 200) {
-    return [fail(id, `the function answered ${last.status_code} to the job (${ago})${last.error ? `: ${last.error}` : ""}`,
-      "read the function's logs: Dashboard → Edge Functions → cleanup-sessions → Logs")];
+    return [
+      fail(
+        id,
+        `the function answered ${last.status_code} to the job (${ago})${last.error ? `: ${last.error}` : ""}`,
+        "read the function's logs: Dashboard → Edge Functions → cleanup-sessions → Logs",
+      ),
+    ];
   }
-  return [pass(id, `the function answered 200 to the job ${ago} (deleted ${last.deleted}); ` +
-    `${answers.filter((a) => count(a.status_code) === 200).length} of its last ${answers.length} answers were 200`)];
+  return [pass(
+    id,
+    `the function answered 200 to the job ${ago} (deleted ${last.deleted}); ` +
+      `${answers.filter((a) => count(a.status_code) === 200).length} of its last ${answers.length} answers were 200`,
+  )];
 }
 
 async function housekeeping(ctx: Context): Promise<Check[]> {
@@ -417,23 +517,36 @@ async function housekeeping(ctx: Context): Promise<Check[]> {
   const expired = count(h.expired);
   const oldest = count(h.oldest_hours);
   const backlog = expired > THRESHOLDS.expiredBacklog || oldest > THRESHOLDS.expiredAgeHours
-    ? warn("housekeeping.expired", `${plural(expired, "expired session")} waiting for cleanup, the oldest expired ${oldest} h ago ` +
-      `(warns above ${THRESHOLDS.expiredBacklog} or ${THRESHOLDS.expiredAgeHours} h): the cleanup is not keeping up`,
-      purge)
-    : pass("housekeeping.expired", `${plural(expired, "expired session")} waiting for cleanup` +
-      (expired ? `, the oldest expired ${oldest} h ago` : ""));
+    ? warn(
+      "housekeeping.expired",
+      `${plural(expired, "expired session")} waiting for cleanup, the oldest expired ${oldest} h ago ` +
+        `(warns above ${THRESHOLDS.expiredBacklog} or ${THRESHOLDS.expiredAgeHours} h): the cleanup is not keeping up`,
+      purge,
+    )
+    : pass(
+      "housekeeping.expired",
+      `${plural(expired, "expired session")} waiting for cleanup` +
+        (expired ? `, the oldest expired ${oldest} h ago` : ""),
+    );
   const tombstones = count(h.tombstones);
   return [
     pass("housekeeping.live", `${plural(count(h.live), "live session")}`),
     backlog,
     tombstones > THRESHOLDS.tombstones
-      ? warn("housekeeping.tombstones", `${plural(tombstones, "tombstone")} of destroyed sessions (warns above ` +
-        `${THRESHOLDS.tombstones}; each is kept a day): many logouts a day, or a loop destroying sessions`, purge)
+      ? warn(
+        "housekeeping.tombstones",
+        `${plural(tombstones, "tombstone")} of destroyed sessions (warns above ` +
+          `${THRESHOLDS.tombstones}; each is kept a day): many logouts a day, or a loop destroying sessions`,
+        purge,
+      )
       : pass("housekeeping.tombstones", `${plural(tombstones, "tombstone")} of destroyed sessions (kept a day each)`),
     count(h.bytes) > THRESHOLDS.tableBytes
-      ? warn("housekeeping.size", `${h.display} takes ${h.size} with its indexes (warns above 1 GB)`,
+      ? warn(
+        "housekeeping.size",
+        `${h.display} takes ${h.size} with its indexes (warns above 1 GB)`,
         `select pg_catalog.pg_size_pretty(avg(pg_catalog.pg_column_size(data))::bigint) from ${h.display}; ` +
-        `-- large session data? after a big purge: vacuum (analyze) ${h.display};`)
+          `-- large session data? after a big purge: vacuum (analyze) ${h.display};`,
+      )
       : pass("housekeeping.size", `${h.display} takes ${h.size} with its indexes`),
   ];
 }

@@ -62,9 +62,15 @@ export function renderText(report: Report): string {
 
 export function renderJson(report: Report): string {
   const n = (s: Check["status"]) => report.checks.filter((c) => c.status === s).length;
-  return `${JSON.stringify({
-    ...report,
-    summary: { fail: n("fail"), warn: n("warn"), pass: n("pass") },
-    exitCode: exitCode(report.checks),
-  }, null, 2)}\n`;
+  return `${
+    JSON.stringify(
+      {
+        ...report,
+        summary: { fail: n("fail"), warn: n("warn"), pass: n("pass") },
+        exitCode: exitCode(report.checks),
+      },
+      null,
+      2,
+    )
+  }\n`;
 }

@@ -49,8 +49,12 @@ function parse(argv: string[], env: CliIo["env"]): Options | "help" {
   const url = values.url ?? env.SUPABASE_URL;
   const key = values.key ?? env.SUPABASE_SECRET_KEY;
   // Named on the command line, the function check is wanted: a missing half is a mistake.
-  if (values.url !== undefined && !key) throw new UsageError("--url needs a key: pass --key or set SUPABASE_SECRET_KEY");
-  if (values.key !== undefined && !url) throw new UsageError("--key needs a project URL: pass --url or set SUPABASE_URL");
+  if (values.url !== undefined && !key) {
+    throw new UsageError("--url needs a key: pass --key or set SUPABASE_SECRET_KEY");
+  }
+  if (values.key !== undefined && !url) {
+    throw new UsageError("--key needs a project URL: pass --url or set SUPABASE_URL");
+  }
   if (url && key) {
     try {
       if (!/^https?:$/.test(new URL(url).protocol)) throw new Error();
@@ -104,7 +108,8 @@ async function diagnose(options: Options, say: (s: string) => void): Promise<num
     await client.query("set local search_path = ''");
     const sql = async (text: string, values?: unknown[]) => (await client.query(text, values)).rows;
     const [me] = await sql(
-      "select current_user as name, (select rolsuper from pg_catalog.pg_roles where rolname = current_user) as su");
+      "select current_user as name, (select rolsuper from pg_catalog.pg_roles where rolname = current_user) as su",
+    );
     user = `${me?.name}${me?.su ? ", a superuser" : ""}`;
     checks = await databaseChecks({ sql, schema: options.schema, expected, user: String(me?.name) });
     await client.query("rollback");

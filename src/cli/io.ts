@@ -19,7 +19,10 @@ export class UsageError extends Error {}
 type Flags = NonNullable<ParseArgsConfig["options"]>;
 
 /** The command's flags (node:util parseArgs, strict); a bad command line is a UsageError. */
-export function parseFlags<T extends Flags>(args: string[], options: T): ReturnType<typeof parseArgs<{ args: string[]; options: T }>>["values"] {
+export function parseFlags<T extends Flags>(
+  args: string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T }>>["values"] {
   try {
     return parseArgs({ args, options }).values;
   } catch (err) {

@@ -15,7 +15,6 @@ interface Command {
   run(argv: string[], io: CliIo): number | Promise<number>;
 }
 
-
 const COMMANDS: Record<string, Command> = {
   doctor: {
     summary: "check a deployment (migrations, privileges, schedule, the function, housekeeping); read-only",

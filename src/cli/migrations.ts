@@ -24,16 +24,34 @@ Exit codes: 0 written, 1 a file could not be written, 2 usage error.
 // profile headers, the dashboard's exposed schemas list).
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 // Schemas Supabase or Postgres own; installing into them would mix the sessions with theirs.
-const RESERVED = new Set(["auth", "storage", "realtime", "extensions", "graphql", "graphql_public", "vault",
-  "cron", "net", "pgsodium", "pgsodium_masks", "pgbouncer", "supabase_functions", "supabase_migrations",
-  "information_schema"]);
+const RESERVED = new Set([
+  "auth",
+  "storage",
+  "realtime",
+  "extensions",
+  "graphql",
+  "graphql_public",
+  "vault",
+  "cron",
+  "net",
+  "pgsodium",
+  "pgsodium_masks",
+  "pgbouncer",
+  "supabase_functions",
+  "supabase_migrations",
+  "information_schema",
+]);
 const MIGRATION_FILE = /^\d+_[A-Za-z0-9_]+\.sql$/;
 
 export function checkSchemaName(schema: string): string {
   if (!SCHEMA_NAME.test(schema)) {
-    throw new UsageError(`--schema must be a lower-case identifier (a-z, 0-9, _; at most 63), got ${JSON.stringify(schema)}`);
+    throw new UsageError(
+      `--schema must be a lower-case identifier (a-z, 0-9, _; at most 63), got ${JSON.stringify(schema)}`,
+    );
   }
-  if (RESERVED.has(schema) || schema.startsWith("pg_")) throw new UsageError(`--schema ${schema} is a schema Supabase or Postgres owns`);
+  if (RESERVED.has(schema) || schema.startsWith("pg_")) {
+    throw new UsageError(`--schema ${schema} is a schema Supabase or Postgres owns`);
+  }
   return schema;
 }
 
@@ -67,7 +85,11 @@ export function runMigrations(argv: string[], io: CliIo, sourceDir: string): num
   let out;
   let schema;
   try {
-    const values = parseFlags(argv, { out: { type: "string" }, schema: { type: "string" }, help: { type: "boolean", short: "h" } });
+    const values = parseFlags(argv, {
+      out: { type: "string" },
+      schema: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    });
     if (values.help) {
       io.stdout(MIGRATIONS_USAGE);
       return EXIT_OK;
@@ -90,9 +112,11 @@ export function runMigrations(argv: string[], io: CliIo, sourceDir: string): num
       return fs.existsSync(target) && fs.readFileSync(target, "utf8") !== text;
     });
     if (conflicts.length) {
-      io.stderr(`migrations: ${conflicts.map(([n]) => path.join(out, n)).join(", ")} already exist with other ` +
-        "content; a shipped migration is never rewritten (another schema? another package version? remove them " +
-        "only if they were never pushed)\n");
+      io.stderr(
+        `migrations: ${conflicts.map(([n]) => path.join(out, n)).join(", ")} already exist with other ` +
+          "content; a shipped migration is never rewritten (another schema? another package version? remove them " +
+          "only if they were never pushed)\n",
+      );
       return EXIT_FAILURE;
     }
     for (const [name, text] of files) {

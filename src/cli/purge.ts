@@ -28,7 +28,9 @@ interface PurgeRequest {
 
 function integer(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  if (!/^\d+$/.test(value)) {
+    throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  }
   return Number(value);
 }
 
@@ -45,7 +47,11 @@ function parse(argv: string[], env: CliIo["env"]): PurgeRequest | "help" {
   const url = values.url ?? env.SUPABASE_URL;
   const key = values.key ?? (env.SUPABASE_SECRET_KEY || env.SUPABASE_SERVICE_ROLE_KEY || env.CLEANUP_SECRET);
   if (!url) throw new UsageError("no project URL: set SUPABASE_URL or pass --url");
-  if (!key) throw new UsageError("no key: set SUPABASE_SECRET_KEY (or SUPABASE_SERVICE_ROLE_KEY, CLEANUP_SECRET) or pass --key");
+  if (!key) {
+    throw new UsageError(
+      "no key: set SUPABASE_SECRET_KEY (or SUPABASE_SERVICE_ROLE_KEY, CLEANUP_SECRET) or pass --key",
+    );
+  }
   let endpoint;
   try {
     endpoint = new URL(`${url.replace(/\/+$/, "")}/functions/v1/cleanup-sessions`);

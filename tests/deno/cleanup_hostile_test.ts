@@ -23,39 +23,161 @@ const json = { "content-type": "application/json" };
 const auth = { apikey: SECRET };
 const cases: [string, number, () => Request][] = [
   ["no key", 401, () => new Request("http://fn/", { method: "POST" })],
-  ...[SECRET.length - 1, Math.floor(SECRET.length / 2), "sb_secret_".length].map((at): [string, number, () => Request] => [
-    `key differing at character ${at}`, 401, () => new Request("http://fn/", { method: "POST", headers: { apikey: offByOne(SECRET, at) } }),
+  ...[SECRET.length - 1, Math.floor(SECRET.length / 2), "sb_secret_".length].map((
+    at,
+  ): [string, number, () => Request] => [
+    `key differing at character ${at}`,
+    401,
+    () => new Request("http://fn/", { method: "POST", headers: { apikey: offByOne(SECRET, at) } }),
   ]),
-  ["key with a trailing character", 401, () => new Request("http://fn/", { method: "POST", headers: { apikey: `${SECRET}x` } })],
+  [
+    "key with a trailing character",
+    401,
+    () => new Request("http://fn/", { method: "POST", headers: { apikey: `${SECRET}x` } }),
+  ],
   ["key truncated", 401, () => new Request("http://fn/", { method: "POST", headers: { apikey: SECRET.slice(0, -1) } })],
-  ["bearer key one off", 401, () => new Request("http://fn/", { method: "POST", headers: { authorization: `Bearer ${offByOne(SECRET, 12)}` } })],
-  ["64 KiB apikey header", 401, () => new Request("http://fn/", { method: "POST", headers: { apikey: SECRET + "x".repeat(65_536) } })],
-  ["64 KiB unrelated header", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json, "x-long": "y".repeat(65_536) }, body: "{" })],
+  [
+    "bearer key one off",
+    401,
+    () => new Request("http://fn/", { method: "POST", headers: { authorization: `Bearer ${offByOne(SECRET, 12)}` } }),
+  ],
+  [
+    "64 KiB apikey header",
+    401,
+    () => new Request("http://fn/", { method: "POST", headers: { apikey: SECRET + "x".repeat(65_536) } }),
+  ],
+  [
+    "64 KiB unrelated header",
+    400,
+    () =>
+      new Request("http://fn/", {
+        method: "POST",
+        headers: { ...auth, ...json, "x-long": "y".repeat(65_536) },
+        body: "{",
+      }),
+  ],
   ["GET", 405, () => new Request("http://fn/", { headers: auth })],
-  ["oversized body", 413, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: JSON.stringify({ batchSize: 10, pad: MARKER.repeat(100_000) }) })],
-  ["oversized body under a small Content-Length", 413, () => new Request("http://fn/", {
-    method: "POST", headers: { ...auth, ...json }, body: new ReadableStream({
-      start(c) { for (let i = 0; i < 100; i++) c.enqueue(new TextEncoder().encode(MARKER.repeat(100))); c.close(); },
-    }),
-  })],
-  ["text/plain body", 415, () => new Request("http://fn/", { method: "POST", headers: { ...auth, "content-type": "text/plain" }, body: `{"batchSize":1}` })],
-  ["form body", 415, () => new Request("http://fn/", { method: "POST", headers: { ...auth, "content-type": "application/x-www-form-urlencoded" }, body: "batchSize=1" })],
-  ["no content type", 415, () => new Request("http://fn/", { method: "POST", headers: { ...auth, "content-type": "" }, body: `{"batchSize":1}` })],
-  ["invalid JSON", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"batchSize": 1, ${MARKER}` })],
-  ["invalid UTF-8", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) })],
-  ["a JSON array", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `[{"batchSize":1}]` })],
+  [
+    "oversized body",
+    413,
+    () =>
+      new Request("http://fn/", {
+        method: "POST",
+        headers: { ...auth, ...json },
+        body: JSON.stringify({ batchSize: 10, pad: MARKER.repeat(100_000) }),
+      }),
+  ],
+  ["oversized body under a small Content-Length", 413, () =>
+    new Request("http://fn/", {
+      method: "POST",
+      headers: { ...auth, ...json },
+      body: new ReadableStream({
+        start(c) {
+          for (let i = 0; i < 100; i++) c.enqueue(new TextEncoder().encode(MARKER.repeat(100)));
+          c.close();
+        },
+      }),
+    })],
+  [
+    "text/plain body",
+    415,
+    () =>
+      new Request("http://fn/", {
+        method: "POST",
+        headers: { ...auth, "content-type": "text/plain" },
+        body: `{"batchSize":1}`,
+      }),
+  ],
+  [
+    "form body",
+    415,
+    () =>
+      new Request("http://fn/", {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/x-www-form-urlencoded" },
+        body: "batchSize=1",
+      }),
+  ],
+  [
+    "no content type",
+    415,
+    () =>
+      new Request("http://fn/", { method: "POST", headers: { ...auth, "content-type": "" }, body: `{"batchSize":1}` }),
+  ],
+  [
+    "invalid JSON",
+    400,
+    () =>
+      new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"batchSize": 1, ${MARKER}` }),
+  ],
+  [
+    "invalid UTF-8",
+    400,
+    () =>
+      new Request("http://fn/", {
+        method: "POST",
+        headers: { ...auth, ...json },
+        body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+      }),
+  ],
+  [
+    "a JSON array",
+    400,
+    () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `[{"batchSize":1}]` }),
+  ],
   ["JSON null", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: "null" })],
   // The handler names an unknown field back only when it looks like an identifier: a field
   // of arbitrary text (the marker) or one that tries to forge a log line is never echoed.
-  ["unknown field of arbitrary text", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"${MARKER}": 1}` })],
-  ["unknown field forging a log line", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"x\\n{\\"level\\":\\"info\\",\\"status\\":200}": 1}` })],
-  ["__proto__ field", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"__proto__": {"batchSize": 5}}` })],
+  [
+    "unknown field of arbitrary text",
+    400,
+    () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"${MARKER}": 1}` }),
+  ],
+  [
+    "unknown field forging a log line",
+    400,
+    () =>
+      new Request("http://fn/", {
+        method: "POST",
+        headers: { ...auth, ...json },
+        body: `{"x\\n{\\"level\\":\\"info\\",\\"status\\":200}": 1}`,
+      }),
+  ],
+  [
+    "__proto__ field",
+    400,
+    () =>
+      new Request("http://fn/", {
+        method: "POST",
+        headers: { ...auth, ...json },
+        body: `{"__proto__": {"batchSize": 5}}`,
+      }),
+  ],
   ...[-1, 0, 1.5, 100_001, 1e308, -1e308, "10", null, true, [1], { n: 1 }].map((v): [string, number, () => Request] => [
-    `batchSize ${JSON.stringify(v)}`, 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"batchSize": ${JSON.stringify(v)}}` }),
+    `batchSize ${JSON.stringify(v)}`,
+    400,
+    () =>
+      new Request("http://fn/", {
+        method: "POST",
+        headers: { ...auth, ...json },
+        body: `{"batchSize": ${JSON.stringify(v)}}`,
+      }),
   ]),
-  ["batchSize 1e400 (Infinity)", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"batchSize": 1e400}` })],
-  ["timeBudgetMs negative", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"timeBudgetMs": -5}` })],
-  ["dryRun as a string", 400, () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"dryRun": "false"}` })],
+  [
+    "batchSize 1e400 (Infinity)",
+    400,
+    () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"batchSize": 1e400}` }),
+  ],
+  [
+    "timeBudgetMs negative",
+    400,
+    () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"timeBudgetMs": -5}` }),
+  ],
+  [
+    "dryRun as a string",
+    400,
+    () => new Request("http://fn/", { method: "POST", headers: { ...auth, ...json }, body: `{"dryRun": "false"}` }),
+  ],
 ];
 
 Deno.test("hostile requests: the right 4xx, nothing deleted, nothing secret or from the body logged", async () => {
@@ -82,13 +204,21 @@ Deno.test("hostile requests: the right 4xx, nothing deleted, nothing secret or f
       assert.equal(await count(), 50, `${label}: nothing deleted`);
     }
     for (const line of lines) {
-      assert.ok(!line.includes(SECRET.slice("sb_secret_".length, "sb_secret_".length + 12)), `a key in the log: ${line}`);
+      assert.ok(
+        !line.includes(SECRET.slice("sb_secret_".length, "sb_secret_".length + 12)),
+        `a key in the log: ${line}`,
+      );
       assert.ok(!line.includes(stack.SUPABASE_SERVICE_ROLE_KEY.split(".")[2]), `a key in the log: ${line}`);
-      assert.ok(!line.includes(MARKER) && !line.includes("xxxxxxxx") && !line.includes("yyyyyyyy"), `body or header content in the log: ${line}`);
+      assert.ok(
+        !line.includes(MARKER) && !line.includes("xxxxxxxx") && !line.includes("yyyyyyyy"),
+        `body or header content in the log: ${line}`,
+      );
       assert.ok(!line.includes("\n"), `one line: ${line}`);
       JSON.parse(line); // structured, one JSON object per line
     }
-    console.log(`# ${cases.length} hostile requests refused with the expected status; 0 rows deleted; ${lines.length} log lines clean`);
+    console.log(
+      `# ${cases.length} hostile requests refused with the expected status; 0 rows deleted; ${lines.length} log lines clean`,
+    );
   } finally {
     await db.query("delete from public.sessions where sid like $1", [`${PREFIX}%`]);
     await db.end();

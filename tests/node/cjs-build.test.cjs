@@ -23,5 +23,8 @@ test("the CJS build ships type declarations exporting the options type", () => {
   const dts = fs.readFileSync(path.join(dist, "index.d.ts"), "utf8");
   assert.match(dts, /SupabaseSessionStoreOptions/);
   assert.match(dts, /SupabaseSessionStore\b/);
-  assert.match(fs.readFileSync(path.join(dist, "store.d.ts"), "utf8"), /export declare class SupabaseSessionStore extends/);
+  assert.match(
+    fs.readFileSync(path.join(dist, "store.d.ts"), "utf8"),
+    /export declare class SupabaseSessionStore extends/,
+  );
 });

@@ -31,8 +31,10 @@ let tarball;
 
 /** The environment of a new shell: none of this process's stack, npm or Supabase settings. */
 function shellEnv(extra) {
-  const clean = Object.fromEntries(Object.entries(process.env)
-    .filter(([k]) => !/^(npm_|SUPABASE_|DATABASE_URL$|PG|LOCAL_DB_|CLEANUP_SECRET$|NODE_OPTIONS$)/i.test(k)));
+  const clean = Object.fromEntries(
+    Object.entries(process.env)
+      .filter(([k]) => !/^(npm_|SUPABASE_|DATABASE_URL$|PG|LOCAL_DB_|CLEANUP_SECRET$|NODE_OPTIONS$)/i.test(k)),
+  );
   return { ...clean, ...extra };
 }
 
@@ -41,8 +43,12 @@ function sh(cwd, script, env) {
   return new Promise((resolve) => {
     const child = spawn("bash", ["-euo", "pipefail", "-c", script], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
-    child.stdout.on("data", (d) => { out += d; });
-    child.stderr.on("data", (d) => { out += d; });
+    child.stdout.on("data", (d) => {
+      out += d;
+    });
+    child.stderr.on("data", (d) => {
+      out += d;
+    });
     child.on("close", (code) => resolve({ code, out }));
   });
 }
@@ -64,7 +70,11 @@ async function consumer(name) {
   fs.mkdirSync(project);
   assert.equal((await sh(project, "npm init -y >/dev/null && npm pkg set type=module", shellEnv())).code, 0);
   fs.copyFileSync(path.join(work, tarball), path.join(project, tarball));
-  const dbOpts = { dir: path.join(root, `.local/consumer-${name}-${process.pid}`), port: await freePort(), migrate: false };
+  const dbOpts = {
+    dir: path.join(root, `.local/consumer-${name}-${process.pid}`),
+    port: await freePort(),
+    migrate: false,
+  };
   db.start(dbOpts);
   const stops = [() => db.destroy(dbOpts)];
   return {
@@ -95,7 +105,10 @@ async function followReadme(tag, c, env, hooks = {}) {
     }
     if (action === "file" || action === "append") {
       const target = path.join(c.project, arg);
-      (action === "file" ? fs.writeFileSync : fs.appendFileSync)(target, action === "append" ? `\n${block.code}` : block.code);
+      (action === "file" ? fs.writeFileSync : fs.appendFileSync)(
+        target,
+        action === "append" ? `\n${block.code}` : block.code,
+      );
       transcript.push(`${action === "file" ? "wrote" : "appended to"} ${arg} (${where})`);
       continue;
     }
@@ -131,7 +144,12 @@ function functionServer(c, port, env) {
 /** Starts the project's API (the gateway in front of its database and function). */
 async function api(c, exposedSchemas) {
   const fnPort = await freePort();
-  const gateway = await startGateway({ databaseUrl: c.url, keys, functionsUrl: `http://127.0.0.1:${fnPort}`, exposedSchemas });
+  const gateway = await startGateway({
+    databaseUrl: c.url,
+    keys,
+    functionsUrl: `http://127.0.0.1:${fnPort}`,
+    exposedSchemas,
+  });
   c.stops.push(() => gateway.close());
   return { url: gateway.url, fnPort };
 }
@@ -145,16 +163,22 @@ function report(t, transcript, notRun) {
 
 before(() => {
   // --ignore-scripts: the suite has just built dist/; prepack would only rebuild it.
-  const [packed] = JSON.parse(spawnSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work],
-    { cwd: root, encoding: "utf8" }).stdout);
+  const [packed] = JSON.parse(
+    spawnSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", work], {
+      cwd: root,
+      encoding: "utf8",
+    }).stdout,
+  );
   tarball = packed.filename;
 });
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 test("every command block of Install, Using the store and Production is marked for the consumer-path test", () => {
   const consumerSections = ["Install", "Using the store", "Production, step by step"];
-  const unmarked = fencedBlocks().filter((b) => consumerSections.includes(b.section) && ["sh", "sql", "toml", "ts", "json"].includes(b.lang) &&
-    !b.marker);
+  const unmarked = fencedBlocks().filter((b) =>
+    consumerSections.includes(b.section) && ["sh", "sql", "toml", "ts", "json"].includes(b.lang) &&
+    !b.marker
+  );
   assert.deepEqual(unmarked.map((b) => `README.md:${b.line}`), []);
   // The version a user installs is the one this checkout packs.
   assert.match(readme(), new RegExp(`npm i \\./${tarball.replace(/\./g, "\\.")}\\n`));
@@ -212,7 +236,9 @@ describe("a fresh supabase init project, following the README", () => {
     const sessions = new pg.Client({ connectionString: c.url });
     await sessions.connect();
     try {
-      const { rows } = await sessions.query("select data->'views' as views from public.sessions where expires_at > now()");
+      const { rows } = await sessions.query(
+        "select data->'views' as views from public.sessions where expires_at > now()",
+      );
       assert.deepEqual(rows, [{ views: 2 }], "one session row, saved by the app through supabase-js");
     } finally {
       await sessions.end();
@@ -227,10 +253,13 @@ describe("a project with a public.sessions table of its own, installing into ano
   before(async () => {
     c = await consumer("schema");
     // The app's own sessions (workouts, say): nothing of the package may touch it.
-    const own = psql(c.url, `create table public.sessions (id bigint generated always as identity primary key,
+    const own = psql(
+      c.url,
+      `create table public.sessions (id bigint generated always as identity primary key,
       athlete text not null, started_at timestamptz not null default now());
       alter table public.sessions enable row level security;
-      insert into public.sessions (athlete) values ('ada'), ('grace');`);
+      insert into public.sessions (athlete) values ('ada'), ('grace');`,
+    );
     assert.equal(own.code, 0, own.out);
     pool = new pg.Pool({ connectionString: c.url, max: 3 });
     c.stops.push(() => pool.end());
@@ -251,9 +280,12 @@ describe("a project with a public.sessions table of its own, installing into ano
     const fns = await pool.query(`select count(*)::int as n from pg_proc where pronamespace = 'public'::regnamespace
       and proname like 'session%'`);
     assert.equal(fns.rows[0].n, 0, "no session function in public");
-    const privileges = await pool.query(`select has_schema_privilege('anon', $1, 'usage') as anon,
+    const privileges = await pool.query(
+      `select has_schema_privilege('anon', $1, 'usage') as anon,
       has_schema_privilege('authenticated', $1, 'usage') as authenticated,
-      has_schema_privilege('service_role', $1, 'usage') as service_role`, [SCHEMA]);
+      has_schema_privilege('service_role', $1, 'usage') as service_role`,
+      [SCHEMA],
+    );
     assert.deepEqual(privileges.rows[0], { anon: false, authenticated: false, service_role: true });
 
     // Both backends, with the store's schema option.
@@ -269,8 +301,11 @@ describe("a project with a public.sessions table of its own, installing into ano
 
     // An API that does not expose the schema refuses, as PostgREST does: hence the README's "exposed schemas".
     const narrow = await api(c);
-    await assert.rejects(new SupabaseSessionStore({ client: supabaseClient(narrow.url, keys.secretKey), schema: SCHEMA })
-      .get("schema-pg"), /Invalid schema: session_store/);
+    await assert.rejects(
+      new SupabaseSessionStore({ client: supabaseClient(narrow.url, keys.secretKey), schema: SCHEMA })
+        .get("schema-pg"),
+      /Invalid schema: session_store/,
+    );
 
     // The function, told the schema, purges there.
     await functionServer(c, fnPort, { SUPABASE_URL: url, functionEnv: { SESSIONS_SCHEMA: SCHEMA } })();
@@ -284,15 +319,23 @@ describe("a project with a public.sessions table of its own, installing into ano
     // The cron job calls the schema's dispatch, which purges there.
     const job = await pool.query("select command from cron.job where jobname = 'cleanup-expired-sessions'");
     assert.deepEqual(job.rows, [{ command: `select ${SCHEMA}.dispatch_session_cleanup()` }]);
-    await pool.query(`insert into ${SCHEMA}.sessions (sid, data, expires_at) values ('expired-4', '{}', now() - interval '1 minute')`);
+    await pool.query(
+      `insert into ${SCHEMA}.sessions (sid, data, expires_at) values ('expired-4', '{}', now() - interval '1 minute')`,
+    );
     const dispatched = await pool.query(`select ${SCHEMA}.dispatch_session_cleanup() as outcome`);
     assert.equal(dispatched.rows[0].outcome.deleted, 1);
     assert.equal((await pool.query("select count(*)::int as n from public.sessions")).rows[0].n, 2);
 
     // Supabase's linter finds nothing above INFO in the schema either.
-    const advisors = await sh(c.project, `npx supabase db advisors --db-url "$SUPABASE_DB_URL" --type all --level info -o json`, env);
+    const advisors = await sh(
+      c.project,
+      `npx supabase db advisors --db-url "$SUPABASE_DB_URL" --type all --level info -o json`,
+      env,
+    );
     assert.equal(advisors.code, 0, advisors.out);
-    const findings = JSON.parse(advisors.out.slice(advisors.out.indexOf("["), advisors.out.lastIndexOf("]") + 1) || "[]");
+    const findings = JSON.parse(
+      advisors.out.slice(advisors.out.indexOf("["), advisors.out.lastIndexOf("]") + 1) || "[]",
+    );
     assert.deepEqual(findings.filter((f) => f.level !== "INFO").map((f) => `${f.name}: ${f.detail}`), []);
   });
 });

@@ -14,8 +14,11 @@ import pg from "pg";
 import { freePort } from "../../scripts/stack.mjs";
 import { requireEnv } from "./support/env.mjs";
 
-const { DATABASE_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: KEY } = requireEnv("DATABASE_URL", "SUPABASE_URL",
-  "SUPABASE_SECRET_KEY");
+const { DATABASE_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: KEY } = requireEnv(
+  "DATABASE_URL",
+  "SUPABASE_URL",
+  "SUPABASE_SECRET_KEY",
+);
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // The package's own command, as `npx supabase-session-store doctor` runs it.
@@ -40,8 +43,12 @@ function urlOf(database, base = DATABASE_URL) {
 /** Runs the doctor with only `env` (plus PATH); resolves with its exit code and output. */
 function doctor(args, env = {}) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, "doctor", ...args], { env: { PATH: process.env.PATH, ...env } },
-      (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      [bin, "doctor", ...args],
+      { env: { PATH: process.env.PATH, ...env } },
+      (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -90,10 +97,25 @@ describe("a healthy deployment (the migrated local stack)", () => {
   test("passes: exit 0, every check pass or warn, the schema, security and schedule checks pass", async () => {
     const doc = await report(["--db-url", urlOf("postgres"), "--url", SUPABASE_URL, "--key", KEY], 0);
     assert.deepEqual(doc.checks.filter((c) => c.status === "fail"), []);
-    for (const id of ["migrations", "schema.tables", "schema.indexes", "schema.functions", "security.rls",
-      "security.api-roles", "security.service-role", "security.functions", "schedule.pg_cron",
-      "schedule.job.cleanup-expired-sessions", "schedule.job.trim-session-cleanup-history", "housekeeping.live",
-      "housekeeping.size", "function.refuses-no-key", "function.accepts-key"]) {
+    for (
+      const id of [
+        "migrations",
+        "schema.tables",
+        "schema.indexes",
+        "schema.functions",
+        "security.rls",
+        "security.api-roles",
+        "security.service-role",
+        "security.functions",
+        "schedule.pg_cron",
+        "schedule.job.cleanup-expired-sessions",
+        "schedule.job.trim-session-cleanup-history",
+        "housekeeping.live",
+        "housekeeping.size",
+        "function.refuses-no-key",
+        "function.accepts-key",
+      ]
+    ) {
       assert.equal(doc.byId(id)?.status, "pass", `${id}: ${JSON.stringify(doc.byId(id))}`);
     }
     assert.match(doc.byId("migrations").summary, new RegExp(`all ${MIGRATIONS.length} applied`));
@@ -128,7 +150,7 @@ describe("a healthy deployment (the migrated local stack)", () => {
       return s;
     };
     // A cron run between the two snapshots writes too; then measure again.
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = 1;; attempt++) {
       const before = await snapshot();
       const run = await doctor(["--db-url", urlOf("postgres"), "--url", SUPABASE_URL, "--key", KEY]);
       assert.equal(run.code, 0, run.stdout + run.stderr);
@@ -193,13 +215,16 @@ describe("a broken deployment", () => {
       assert.ok(doc.byId("security.api-roles").fixes.includes("revoke all on table public.sessions from public;"));
       assert.deepEqual(doc.byId("security.rls").fixes, ["alter table public.sessions enable row level security;"]);
       assert.match(doc.byId("security.functions").summary, /search_path not pinned: public\.session_count\(\)/);
-      assert.deepEqual(doc.byId("security.functions").fixes, ["alter function public.session_count() set search_path = '';"]);
+      assert.deepEqual(doc.byId("security.functions").fixes, [
+        "alter function public.session_count() set search_path = '';",
+      ]);
     });
   });
 
   test("a missing cron job fails, naming the job; the printed fix schedules it again", async () => {
     const { rows: [job] } = await admin.query(
-      "select schedule, command from cron.job where jobname = 'trim-session-cleanup-history'");
+      "select schedule, command from cron.job where jobname = 'trim-session-cleanup-history'",
+    );
     assert.ok(job, "the migrations scheduled the job");
     await admin.query("select cron.unschedule('trim-session-cleanup-history')");
     let fix;
@@ -208,59 +233,85 @@ describe("a broken deployment", () => {
       const check = doc.byId("schedule.job.trim-session-cleanup-history");
       assert.equal(check.status, "fail");
       assert.match(check.summary, /job trim-session-cleanup-history is not scheduled/);
-      assert.deepEqual(doc.checks.filter((c) => c.status === "fail").map((c) => c.id),
-        ["schedule.job.trim-session-cleanup-history"]);
+      assert.deepEqual(doc.checks.filter((c) => c.status === "fail").map((c) => c.id), [
+        "schedule.job.trim-session-cleanup-history",
+      ]);
       [fix] = check.fixes;
       assert.match(fix, /^select cron\.schedule\('trim-session-cleanup-history', '43 3 \* \* \*', /);
     } finally {
-      await admin.query(fix ?? `select cron.schedule('trim-session-cleanup-history', $1, $2)`,
-        fix ? [] : [job.schedule, job.command]);
+      await admin.query(
+        fix ?? `select cron.schedule('trim-session-cleanup-history', $1, $2)`,
+        fix ? [] : [job.schedule, job.command],
+      );
     }
     const { rows: [again] } = await admin.query(
-      "select schedule, command from cron.job where jobname = 'trim-session-cleanup-history'");
+      "select schedule, command from cron.job where jobname = 'trim-session-cleanup-history'",
+    );
     assert.deepEqual(again, job, "the printed fix recreates the job exactly");
-    assert.equal((await report(["--db-url", urlOf("postgres")], 0)).byId("schedule.job.trim-session-cleanup-history")
-      .status, "pass");
+    assert.equal(
+      (await report(["--db-url", urlOf("postgres")], 0)).byId("schedule.job.trim-session-cleanup-history")
+        .status,
+      "pass",
+    );
   });
 
   test("a cleanup job rescheduled with a failing command: its schedule, command and last run fail", async () => {
     const { rows: [job] } = await admin.query(
-      "select jobid, schedule, command from cron.job where jobname = 'cleanup-expired-sessions'");
+      "select jobid, schedule, command from cron.job where jobname = 'cleanup-expired-sessions'",
+    );
     // Every minute (pg_cron's finest here), a command that raises: a real failed run within a minute.
-    await admin.query("select cron.schedule('cleanup-expired-sessions', '* * * * *', $1)",
-      ["select public.dispatch_session_cleanup(interval '-1 second')"]);
+    await admin.query("select cron.schedule('cleanup-expired-sessions', '* * * * *', $1)", [
+      "select public.dispatch_session_cleanup(interval '-1 second')",
+    ]);
     let fix;
     try {
       const wrong = await report(["--db-url", urlOf("postgres")], 1);
-      assert.match(wrong.byId("schedule.job.cleanup-expired-sessions").summary,
-        /runs at '\* \* \* \* \*', expected '17 \* \* \* \*'/);
+      assert.match(
+        wrong.byId("schedule.job.cleanup-expired-sessions").summary,
+        /runs at '\* \* \* \* \*', expected '17 \* \* \* \*'/,
+      );
       [fix] = wrong.byId("schedule.job.cleanup-expired-sessions").fixes;
 
       const started = Date.now();
-      while (!(await admin.query("select 1 from cron.job_run_details where jobid = $1 and status = 'failed'",
-        [job.jobid])).rowCount) {
+      while (
+        !(await admin.query("select 1 from cron.job_run_details where jobid = $1 and status = 'failed'", [job.jobid]))
+          .rowCount
+      ) {
         assert.ok(Date.now() - started < 90_000, "pg_cron ran the job within 90 s");
         await new Promise((resolve) => setTimeout(resolve, 1000));
       }
       // The schedule again, the command still wrong: the doctor compares that too.
-      await admin.query("select cron.schedule('cleanup-expired-sessions', '17 * * * *', $1)",
-        ["select public.dispatch_session_cleanup(interval '-1 second')"]);
+      await admin.query("select cron.schedule('cleanup-expired-sessions', '17 * * * *', $1)", [
+        "select public.dispatch_session_cleanup(interval '-1 second')",
+      ]);
       const failed = await report(["--db-url", urlOf("postgres")], 1);
-      assert.match(failed.byId("schedule.job.cleanup-expired-sessions").summary, /runs another command than the migration's/);
+      assert.match(
+        failed.byId("schedule.job.cleanup-expired-sessions").summary,
+        /runs another command than the migration's/,
+      );
       const runs = failed.byId("schedule.runs");
       assert.equal(runs.status, "fail");
-      assert.match(runs.summary, /cleanup-expired-sessions last run \(\d+ min ago\) failed: ERROR: +time_budget must be a non-negative interval/);
+      assert.match(
+        runs.summary,
+        /cleanup-expired-sessions last run \(\d+ min ago\) failed: ERROR: +time_budget must be a non-negative interval/,
+      );
       assert.match(runs.fixes[0], /^select "public"\.dispatch_session_cleanup\(\);/);
     } finally {
-      await admin.query(fix ?? "select cron.schedule('cleanup-expired-sessions', $1, $2)", fix ? [] : [job.schedule, job.command]);
+      await admin.query(
+        fix ?? "select cron.schedule('cleanup-expired-sessions', $1, $2)",
+        fix ? [] : [job.schedule, job.command],
+      );
       // Its failed runs are not this database's history.
       await admin.query("delete from cron.job_run_details where jobid = $1 and status = 'failed'", [job.jobid]);
     }
     const { rows: [again] } = await admin.query(
-      "select jobid, schedule, command from cron.job where jobname = 'cleanup-expired-sessions'");
+      "select jobid, schedule, command from cron.job where jobname = 'cleanup-expired-sessions'",
+    );
     assert.deepEqual(again, job, "the printed fix restores the job exactly");
-    assert.equal((await report(["--db-url", urlOf("postgres")], 0)).byId("schedule.job.cleanup-expired-sessions").status,
-      "pass");
+    assert.equal(
+      (await report(["--db-url", urlOf("postgres")], 0)).byId("schedule.job.cleanup-expired-sessions").status,
+      "pass",
+    );
   });
 
   test("an unreachable function fails, naming the endpoint and the reason", async () => {
@@ -300,18 +351,30 @@ describe("a broken deployment", () => {
       const doc = await report(["--db-url", url], 1);
       const secrets = doc.byId("schedule.http");
       assert.equal(secrets.status, "warn");
-      assert.match(secrets.summary, /Vault secret session_cleanup_secret_key not set: the cleanup job takes the in-database branch/);
-      assert.deepEqual(secrets.fixes, ["select vault.create_secret('<an sb_secret_... key>', 'session_cleanup_secret_key');"]);
+      assert.match(
+        secrets.summary,
+        /Vault secret session_cleanup_secret_key not set: the cleanup job takes the in-database branch/,
+      );
+      assert.deepEqual(secrets.fixes, [
+        "select vault.create_secret('<an sb_secret_... key>', 'session_cleanup_secret_key');",
+      ]);
       const answers = doc.byId("schedule.http-answers");
       assert.equal(answers.status, "fail");
-      assert.match(answers.summary, /answered 401 .*the Vault secret session_cleanup_secret_key is not a key the function accepts/);
+      assert.match(
+        answers.summary,
+        /answered 401 .*the Vault secret session_cleanup_secret_key is not a key the function accepts/,
+      );
       assert.match(answers.fixes[0], /vault\.update_secret\(/);
 
-      await client.query("insert into net._http_response (id, status_code, content) values (4, 200, $1)",
-        [JSON.stringify({ deleted: 7, batches: 1, more: false, durationMs: 9, dryRun: false })]);
+      await client.query("insert into net._http_response (id, status_code, content) values (4, 200, $1)", [
+        JSON.stringify({ deleted: 7, batches: 1, more: false, durationMs: 9, dryRun: false }),
+      ]);
       const fixed = await report(["--db-url", url], 1);
       assert.equal(fixed.byId("schedule.http-answers").status, "pass");
-      assert.match(fixed.byId("schedule.http-answers").summary, /answered 200 .*deleted 7.*2 of its last 3 answers were 200/);
+      assert.match(
+        fixed.byId("schedule.http-answers").summary,
+        /answered 200 .*deleted 7.*2 of its last 3 answers were 200/,
+      );
     });
   });
 });
@@ -344,6 +407,11 @@ describe("could not run: exit 2, one line, no stack trace", () => {
     const port = await freePort();
     const run = await doctor(["--db-url", urlOf("postgres", `postgresql://postgres@127.0.0.1:${port}/postgres`)]);
     assertOneLine(run);
-    assert.match(run.stderr, new RegExp(`^doctor: cannot connect to postgresql://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${port}/postgres: .*ECONNREFUSED`));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `^doctor: cannot connect to postgresql://postgres:\\*\\*\\*@127\\.0\\.0\\.1:${port}/postgres: .*ECONNREFUSED`,
+      ),
+    );
   });
 });

@@ -8,13 +8,22 @@ import path from "node:path";
 import pg from "pg";
 import * as localDb from "../../scripts/db.mjs";
 import { requireEnv } from "./support/env.mjs";
-import { EXPRESS_FLAGS, EXPRESS_MAJOR, startExampleApp, startExampleAppExpectingFailure, stopAllApps } from "./support/example-app.mjs";
+import {
+  EXPRESS_FLAGS,
+  EXPRESS_MAJOR,
+  startExampleApp,
+  startExampleAppExpectingFailure,
+  stopAllApps,
+} from "./support/example-app.mjs";
 import { CookieJar, request, sessionIdOf } from "./support/http.mjs";
 import { sleep } from "./support/processes.mjs";
 
 const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY", "LOCAL_DB_DIR", "LOCAL_DB_PORT");
 const BACKENDS = [
-  { name: "supabase-js backend (SUPABASE_URL + SUPABASE_SECRET_KEY)", settings: { SUPABASE_URL: env.SUPABASE_URL, SUPABASE_SECRET_KEY: env.SUPABASE_SECRET_KEY } },
+  {
+    name: "supabase-js backend (SUPABASE_URL + SUPABASE_SECRET_KEY)",
+    settings: { SUPABASE_URL: env.SUPABASE_URL, SUPABASE_SECRET_KEY: env.SUPABASE_SECRET_KEY },
+  },
   { name: "pg backend (DATABASE_URL)", settings: { DATABASE_URL: env.DATABASE_URL } },
 ];
 const ALICE = { username: "alice", password: "alice-demo-password" };
@@ -37,15 +46,20 @@ after(async () => {
 });
 
 test(`the example app resolves "express" to Express ${EXPRESS_MAJOR} (TEST_EXPRESS selects 4 or 5)`, () => {
-  const resolved = execFileSync(process.execPath, [...EXPRESS_FLAGS, "--input-type=module", "-e",
+  const resolved = execFileSync(process.execPath, [
+    ...EXPRESS_FLAGS,
+    "--input-type=module",
+    "-e",
     "const { createRequire } = await import('node:module'); const url = import.meta.resolve('express');" +
-    "console.log(createRequire(url)('./package.json').version)"], { cwd: path.join(localDb.root, "examples/express-passport"), encoding: "utf8" });
+    "console.log(createRequire(url)('./package.json').version)",
+  ], { cwd: path.join(localDb.root, "examples/express-passport"), encoding: "utf8" });
   assert.equal(Number(resolved.trim().split(".")[0]), EXPRESS_MAJOR);
 });
 
 async function storedRow(jar) {
-  const { rows } = await db.query("select expires_at, destroyed_at, data from public.sessions where sid = $1",
-    [sessionIdOf(jar.get("sid"))]);
+  const { rows } = await db.query("select expires_at, destroyed_at, data from public.sessions where sid = $1", [
+    sessionIdOf(jar.get("sid")),
+  ]);
   return rows[0];
 }
 
@@ -74,7 +88,10 @@ for (const backend of BACKENDS) {
       const wrong = await request(app.url, "/login", { method: "POST", body: { ...ALICE, password: "nope" } });
       assert.equal(wrong.status, 401);
       assert.equal(wrong.headers.getSetCookie().length, 0, "a failed login creates no session");
-      const unknown = await request(app.url, "/login", { method: "POST", body: { username: "mallory", password: "x" } });
+      const unknown = await request(app.url, "/login", {
+        method: "POST",
+        body: { username: "mallory", password: "x" },
+      });
       assert.equal(unknown.status, 401);
       assert.equal(await whoAmI(app, new CookieJar()), 401);
       await app.stop();
@@ -112,7 +129,8 @@ for (const backend of BACKENDS) {
       await Promise.all([a.stop(), b.stop()]);
     });
 
-    test("rolling expiry: requests move expires_at forward and keep a session alive past maxAge; idle it expires",
+    test(
+      "rolling expiry: requests move expires_at forward and keep a session alive past maxAge; idle it expires",
       async () => {
         const maxAge = 3;
         const app = await startExampleApp({ ...backend.settings, SESSION_MAX_AGE: String(maxAge) });
@@ -131,7 +149,8 @@ for (const backend of BACKENDS) {
         await sleep((maxAge + 0.5) * 1000);
         assert.equal(await whoAmI(app, jar), 401, "an idle session ends after maxAge");
         await app.stop();
-      });
+      },
+    );
 
     test("SESSION_TOUCH_AFTER throttles: a request soon after the last write leaves expires_at alone", async () => {
       const app = await startExampleApp({ ...backend.settings, SESSION_TOUCH_AFTER: "3600" });
@@ -143,20 +162,21 @@ for (const backend of BACKENDS) {
       await app.stop();
     });
 
-    test("logout ends the session: the old cookie gets 401 and the session is gone from the live count",
-      async () => {
-        const app = await startExampleApp(backend.settings);
-        const jar = await login(app, ALICE);
-        const old = jar.clone();
-        const res = await request(app.url, "/logout", { method: "POST", jar, body: {} });
-        assert.equal(res.status, 200);
-        assert.equal(jar.get("sid"), undefined, "the cookie is cleared");
-        assert.equal(await whoAmI(app, old), 401);
-        const { rows } = await db.query("select count(*)::int as n from public.sessions where sid = $1 and expires_at > now()",
-          [sessionIdOf(old.get("sid"))]);
-        assert.equal(rows[0].n, 0);
-        await app.stop();
-      });
+    test("logout ends the session: the old cookie gets 401 and the session is gone from the live count", async () => {
+      const app = await startExampleApp(backend.settings);
+      const jar = await login(app, ALICE);
+      const old = jar.clone();
+      const res = await request(app.url, "/logout", { method: "POST", jar, body: {} });
+      assert.equal(res.status, 200);
+      assert.equal(jar.get("sid"), undefined, "the cookie is cleared");
+      assert.equal(await whoAmI(app, old), 401);
+      const { rows } = await db.query(
+        "select count(*)::int as n from public.sessions where sid = $1 and expires_at > now()",
+        [sessionIdOf(old.get("sid"))],
+      );
+      assert.equal(rows[0].n, 0);
+      await app.stop();
+    });
 
     test("log out everywhere ends every session of the user, on every instance, and nobody else's", async () => {
       const [a, b] = await Promise.all([startExampleApp(backend.settings), startExampleApp(backend.settings)]);
@@ -173,7 +193,8 @@ for (const backend of BACKENDS) {
       await Promise.all([a.stop(), b.stop()]);
     });
 
-    test("while the database is down the app answers 5xx, never 'not logged in'; afterwards the session is back",
+    test(
+      "while the database is down the app answers 5xx, never 'not logged in'; afterwards the session is back",
       async () => {
         const app = await startExampleApp(backend.settings);
         const jar = await login(app, ALICE);
@@ -194,7 +215,8 @@ for (const backend of BACKENDS) {
         while ((status = await whoAmI(app, jar)) !== "alice" && Date.now() < deadline) await sleep(500);
         assert.equal(status, "alice", "the session works again once the database is back");
         await app.stop();
-      });
+      },
+    );
   });
 }
 
@@ -224,19 +246,25 @@ async function formToken(app, jar) {
 describe("CSRF: forms need the session's token, the JSON API needs a JSON body", () => {
   const pgBackend = { DATABASE_URL: env.DATABASE_URL };
 
-  test("the sign-in form: refused without the token, with a made-up one or another session's; accepted with its own",
+  test(
+    "the sign-in form: refused without the token, with a made-up one or another session's; accepted with its own",
     async () => {
       const app = await startExampleApp(pgBackend);
       const visitor = new CookieJar();
       const token = await formToken(app, visitor);
       const other = await formToken(app, new CookieJar());
       assert.notEqual(token, other, "every session has its own token");
-      for (const [what, fields] of [
-        ["no token", ALICE],
-        ["a made-up token", { ...ALICE, _csrf: "A".repeat(token.length) }],
-        ["another session's token", { ...ALICE, _csrf: other }],
-        ["the token twice, once wrong", new URLSearchParams([...Object.entries(ALICE), ["_csrf", token], ["_csrf", other]])],
-      ]) {
+      for (
+        const [what, fields] of [
+          ["no token", ALICE],
+          ["a made-up token", { ...ALICE, _csrf: "A".repeat(token.length) }],
+          ["another session's token", { ...ALICE, _csrf: other }],
+          [
+            "the token twice, once wrong",
+            new URLSearchParams([...Object.entries(ALICE), ["_csrf", token], ["_csrf", other]]),
+          ],
+        ]
+      ) {
         const res = await post(app, "/login", visitor, { type: FORM, body: formBody(fields) });
         assert.equal(res.status, 403, `${what}: ${res.text}`);
         assert.equal(await whoAmI(app, visitor), 401, `${what}: nobody is logged in`);
@@ -247,19 +275,23 @@ describe("CSRF: forms need the session's token, the JSON API needs a JSON body",
       assert.equal(await whoAmI(app, visitor), "alice");
       assert.notEqual(await formToken(app, visitor), token, "the signed-in session has a new token");
       await app.stop();
-    });
+    },
+  );
 
-  test("logout: a form, text/plain or body-less POST without the token is 403 and the session lives; JSON logs out",
+  test(
+    "logout: a form, text/plain or body-less POST without the token is 403 and the session lives; JSON logs out",
     async () => {
       const app = await startExampleApp(pgBackend);
       const jar = await login(app, ALICE);
-      for (const [what, init] of [
-        ["a form without the token", { type: FORM, body: "x=1" }],
-        ["multipart, as a form can send", { type: "multipart/form-data; boundary=b", body: "--b--\r\n" }],
-        ["text/plain, as a form can send", { type: "text/plain", body: "{}" }],
-        ["no body and no content type", {}],
-        ["JSON in disguise", { type: "text/plain; x=application/json", body: "{}" }],
-      ]) {
+      for (
+        const [what, init] of [
+          ["a form without the token", { type: FORM, body: "x=1" }],
+          ["multipart, as a form can send", { type: "multipart/form-data; boundary=b", body: "--b--\r\n" }],
+          ["text/plain, as a form can send", { type: "text/plain", body: "{}" }],
+          ["no body and no content type", {}],
+          ["JSON in disguise", { type: "text/plain; x=application/json", body: "{}" }],
+        ]
+      ) {
         const res = await post(app, "/logout", jar, init);
         assert.equal(res.status, 403, `${what}: ${res.text}`);
       }
@@ -268,7 +300,8 @@ describe("CSRF: forms need the session's token, the JSON API needs a JSON body",
       assert.equal(json.status, 200, json.text);
       assert.equal(await whoAmI(app, jar), 401);
       await app.stop();
-    });
+    },
+  );
 });
 
 describe("cookie and secret settings", () => {
@@ -296,7 +329,11 @@ describe("cookie and secret settings", () => {
     const none = await startExampleAppExpectingFailure({ ...pgBackend, NODE_ENV: "production" });
     assert.notEqual(none.code, 0);
     assert.match(none.output, /SESSION_SECRET is required in production/);
-    const short = await startExampleAppExpectingFailure({ ...pgBackend, NODE_ENV: "production", SESSION_SECRET: "short" });
+    const short = await startExampleAppExpectingFailure({
+      ...pgBackend,
+      NODE_ENV: "production",
+      SESSION_SECRET: "short",
+    });
     assert.notEqual(short.code, 0);
     assert.match(short.output, /at least 32/);
   });

@@ -23,7 +23,9 @@ const open = (backend, options) => {
 };
 async function row(sid) {
   const { rows } = await admin.query(
-    "select data, extract(epoch from expires_at - updated_at)::float8 as ttl, destroyed_at from public.sessions where sid = $1", [sid]);
+    "select data, extract(epoch from expires_at - updated_at)::float8 as ttl, destroyed_at from public.sessions where sid = $1",
+    [sid],
+  );
   return rows[0];
 }
 
@@ -36,7 +38,11 @@ describe("query results: node-postgres's { rows } and pg-promise's array", () =>
     const sid = newSid();
     await store.set(sid, sessionFor(30, { n: 1 }));
     assert.equal((await store.get(sid)).n, 1);
-    await Promise.all([store.set(newSid(), sessionFor(30)), store.set(newSid(), sessionFor(30)), store.set(newSid(), sessionFor(30))]);
+    await Promise.all([
+      store.set(newSid(), sessionFor(30)),
+      store.set(newSid(), sessionFor(30)),
+      store.set(newSid(), sessionFor(30)),
+    ]);
     await store.touch(sid, sessionFor(45));
     assert.ok((await store.ids()).includes(sid));
     assert.ok((await store.length()) >= 1);
@@ -47,7 +53,10 @@ describe("query results: node-postgres's { rows } and pg-promise's array", () =>
   test("any other shape fails with an error that says what query() must resolve with", async () => {
     for (const wrong of [{}, null, "rows", { rows: "no" }]) {
       const store = new SupabaseSessionStore({ pool: { query: () => Promise.resolve(wrong) } });
-      await assert.rejects(store.get(newSid()), { name: "TypeError", message: /must resolve with \{ rows: \[\.\.\.\] \} \(node-postgres\) or an array/ });
+      await assert.rejects(store.get(newSid()), {
+        name: "TypeError",
+        message: /must resolve with \{ rows: \[\.\.\.\] \} \(node-postgres\) or an array/,
+      });
     }
   });
 });
@@ -78,7 +87,9 @@ for (const backend of Object.keys(BACKENDS)) {
       await store.set(sid, sessionFor(30, { user: "ada" }));
       assert.equal(events.length, 0, "an ordinary save emits nothing");
       await store.destroy(sid);
-      const late = await new Promise((resolve) => store.set(sid, sessionFor(30, { user: "ada", late: true }), (err) => resolve(err)));
+      const late = await new Promise((resolve) =>
+        store.set(sid, sessionFor(30, { user: "ada", late: true }), (err) => resolve(err))
+      );
       assert.equal(late, null, "express-session's late save does not fail");
       assert.deepEqual(events, [[]], "one event, with no argument (no session id)");
       assert.equal(await store.get(sid), null);

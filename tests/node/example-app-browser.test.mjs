@@ -76,12 +76,13 @@ const handleOf = (sid) => createHash("sha256").update(sid).digest("hex");
 
 /** The account page's sessions: handle, whether it is marked current, the device shown. */
 function listedSessions(page) {
-  return page.$$eval("[data-session-id]", (items) => items.map((item) => ({
-    id: item.dataset.sessionId,
-    current: item.hasAttribute("data-current"),
-    device: item.querySelector(".device")?.textContent.trim(),
-    title: item.querySelector(".device")?.getAttribute("title"),
-  })));
+  return page.$$eval("[data-session-id]", (items) =>
+    items.map((item) => ({
+      id: item.dataset.sessionId,
+      current: item.hasAttribute("data-current"),
+      device: item.querySelector(".device")?.textContent.trim(),
+      title: item.querySelector(".device")?.getAttribute("title"),
+    })));
 }
 
 const showsSignInForm = async (page) => (await page.$('form[action="/login"] input[name="password"]')) !== null;
@@ -95,7 +96,8 @@ async function isLive(sid) {
 }
 
 describe("the example app in Chromium, JavaScript off", () => {
-  test("two devices: the first lists both sessions, ends the second, whose next page load is the sign-in form",
+  test(
+    "two devices: the first lists both sessions, ends the second, whose next page load is the sign-in form",
     async () => {
       const laptop = await device();
       const phone = await device({ userAgent: PHONE });
@@ -107,14 +109,22 @@ describe("the example app in Chromium, JavaScript off", () => {
       const listed = await listedSessions(laptop);
       const mine = listed.filter((s) => [laptopSid, phoneSid].map(handleOf).includes(s.id));
       assert.equal(mine.length, 2, `both of this test's sessions are listed: ${JSON.stringify(listed)}`);
-      assert.deepEqual(listed.filter((s) => s.current).map((s) => s.id), [handleOf(laptopSid)],
-        "exactly one session is marked this device: the laptop's");
+      assert.deepEqual(
+        listed.filter((s) => s.current).map((s) => s.id),
+        [handleOf(laptopSid)],
+        "exactly one session is marked this device: the laptop's",
+      );
       assert.equal(listed[0].id, handleOf(laptopSid), "this device comes first");
       assert.equal(listed.find((s) => s.id === handleOf(phoneSid)).device, "Safari 18 on iOS");
-      assert.equal(await laptop.$(`[data-session-id="${handleOf(laptopSid)}"] form button`), null,
-        "this device has no end button (logging out is)");
-      assert.ok(await laptop.$eval(`[data-session-id="${handleOf(phoneSid)}"] time`, (t) => t.dateTime),
-        "times carry their exact value");
+      assert.equal(
+        await laptop.$(`[data-session-id="${handleOf(laptopSid)}"] form button`),
+        null,
+        "this device has no end button (logging out is)",
+      );
+      assert.ok(
+        await laptop.$eval(`[data-session-id="${handleOf(phoneSid)}"] time`, (t) => t.dateTime),
+        "times carry their exact value",
+      );
 
       const ended = await submit(laptop, `[data-session-id="${handleOf(phoneSid)}"] form button`);
       assert.equal(ended.status(), 200);
@@ -128,7 +138,8 @@ describe("the example app in Chromium, JavaScript off", () => {
       await laptop.reload();
       assert.equal(await showsSignInForm(laptop), false, "the laptop is still signed in");
       await Promise.all([laptop.browserContext().close(), phone.browserContext().close()]);
-    });
+    },
+  );
 
   test("a wrong password shows an error on the sign-in page and signs nobody in", async () => {
     const page = await device();
@@ -185,7 +196,8 @@ describe("the example app in Chromium, JavaScript off", () => {
     await Promise.all([laptop, phone, tablet].map((page) => page.browserContext().close()));
   });
 
-  test("every sign-in keeps its device, although the browser follows the redirect before the response ends",
+  test(
+    "every sign-in keeps its device, although the browser follows the redirect before the response ends",
     async () => {
       // express-session sends a redirect's headers before its end-of-response save: the
       // next page load must not find (and write back) the session without the device.
@@ -197,7 +209,8 @@ describe("the example app in Chromium, JavaScript off", () => {
         assert.equal(rows[0].data.device?.userAgent, userAgent, `sign-in ${i}: ${JSON.stringify(rows[0].data)}`);
         await page.browserContext().close();
       }
-    });
+    },
+  );
 
   test("markup from the client is shown as text: a user agent and a username full of tags", async () => {
     const hostile = `<img src=x onerror="document.title='owned'"><script>document.title='owned'</script>"'&`;
@@ -263,14 +276,16 @@ describe("the example app in Chromium, JavaScript off", () => {
       const attackerToken = await attackerPage.$eval('input[name="_csrf"]', (i) => i.value);
 
       for (const [kind, origin] of Object.entries(origins)) {
-        for (const [action, fields] of [
-          ["/logout", {}],
-          [`/sessions/${handleOf(phoneSid)}/end`, {}],
-          ["/sessions/end-others", {}],
-          ["/logout", { _csrf: attackerToken }],
-          ["/login", BOB],
-          ["/login", { ...BOB, _csrf: attackerToken }],
-        ]) {
+        for (
+          const [action, fields] of [
+            ["/logout", {}],
+            [`/sessions/${handleOf(phoneSid)}/end`, {}],
+            ["/sessions/end-others", {}],
+            ["/logout", { _csrf: attackerToken }],
+            ["/login", BOB],
+            ["/login", { ...BOB, _csrf: attackerToken }],
+          ]
+        ) {
           const response = await lure(victim, origin, action, fields);
           assert.equal(response.status(), 403, `${kind} ${action} ${Object.keys(fields)}`);
           assert.match(await victim.$eval("h1", (h) => h.textContent), /form has expired/);
@@ -279,8 +294,11 @@ describe("the example app in Chromium, JavaScript off", () => {
       await victim.goto(app.url);
       assert.match(await victim.$eval(".who", (w) => w.textContent), /alice/, "still alice, not the attacker");
       assert.equal(await sidOf(victim), victimSid, "on the same session");
-      assert.deepEqual((await listedSessions(victim)).map((s) => s.id), listedBefore.map((s) => s.id),
-        "the same sessions are listed");
+      assert.deepEqual(
+        (await listedSessions(victim)).map((s) => s.id),
+        listedBefore.map((s) => s.id),
+        "the same sessions are listed",
+      );
       assert.equal(await isLive(phoneSid), true);
 
       // The control: the same same-site forgery carrying the victim's real token succeeds, so

@@ -14,8 +14,19 @@ const { DATABASE_URL } = requireEnv("DATABASE_URL");
 const realSetTimeout = globalThis.setTimeout;
 const realSetImmediate = globalThis.setImmediate;
 
-const JEST_DEFAULT = ["Date", "hrtime", "nextTick", "performance", "queueMicrotask", "setImmediate", "clearImmediate",
-  "setInterval", "clearInterval", "setTimeout", "clearTimeout"];
+const JEST_DEFAULT = [
+  "Date",
+  "hrtime",
+  "nextTick",
+  "performance",
+  "queueMicrotask",
+  "setImmediate",
+  "clearImmediate",
+  "setInterval",
+  "clearInterval",
+  "setTimeout",
+  "clearTimeout",
+];
 // Each framework's default set, as its documentation states it (late 2026):
 // - @sinonjs/fake-timers `install()`: every timer API it knows and finds, including Date,
 //   performance, hrtime, process.nextTick and queueMicrotask;
@@ -58,20 +69,22 @@ function outcome(promise, ms = 10_000) {
  * and a cookie expiring then would be (rightly) deleted on save.
  */
 function everyCall(store, sid) {
-  const viaCallback = (run) => new Promise((resolve, reject) => run((err, value) => (err ? reject(err) : resolve(value))));
+  const viaCallback = (run) =>
+    new Promise((resolve, reject) => run((err, value) => (err ? reject(err) : resolve(value))));
   const others = Array.from({ length: 150 }, () => [newSid(), sessionFor(30)]);
   const [later, later2, fresh] = [sessionFor(40), sessionFor(41), sessionFor(30)];
-  return () => Promise.all([
-    store.get(sid),
-    store.touch(sid, later),
-    viaCallback((cb) => store.get(sid, cb)),
-    viaCallback((cb) => store.touch(sid, later2, cb)),
-    viaCallback((cb) => store.set(newSid(), fresh, cb)),
-    ...others.map(([other, sess]) => store.set(other, sess)),
-    ...others.map(([other]) => store.get(other)),
-    viaCallback((cb) => store.destroy(newSid(), cb)),
-    viaCallback((cb) => store.length(cb)),
-  ]);
+  return () =>
+    Promise.all([
+      store.get(sid),
+      store.touch(sid, later),
+      viaCallback((cb) => store.get(sid, cb)),
+      viaCallback((cb) => store.touch(sid, later2, cb)),
+      viaCallback((cb) => store.set(newSid(), fresh, cb)),
+      ...others.map(([other, sess]) => store.set(other, sess)),
+      ...others.map(([other]) => store.get(other)),
+      viaCallback((cb) => store.destroy(newSid(), cb)),
+      viaCallback((cb) => store.length(cb)),
+    ]);
 }
 
 async function checkUnderFakeTimers(make, config) {
@@ -92,7 +105,11 @@ async function checkUnderFakeTimers(make, config) {
   assert.equal(await outcome(store.get(sid)), "settled", "the same store answers after the clock is restored");
   assert.equal((await store.get(sid)).n, 1);
   assert.equal(globalThis.setImmediate, realSetImmediate);
-  assert.equal(await outcome(new Promise((resolve) => setImmediate(resolve))), "settled", "the real setImmediate works");
+  assert.equal(
+    await outcome(new Promise((resolve) => setImmediate(resolve))),
+    "settled",
+    "the real setImmediate works",
+  );
 }
 
 /** The store on one pg.Client: node-postgres's client needs no timer to run a query. */
@@ -100,8 +117,21 @@ function onClient() {
   const client = new pg.Client({ connectionString: DATABASE_URL });
   const connected = client.connect();
   // Two calls may be in flight at once; one client queues them (pg warns about that, once).
-  const store = new SupabaseSessionStore({ pool: { query: async (...args) => { await connected; return client.query(...args); } } });
-  return { store, close: async () => { await store.close(); await client.end(); } };
+  const store = new SupabaseSessionStore({
+    pool: {
+      query: async (...args) => {
+        await connected;
+        return client.query(...args);
+      },
+    },
+  });
+  return {
+    store,
+    close: async () => {
+      await store.close();
+      await client.end();
+    },
+  };
 }
 
 describe("fake timers: the store itself needs no timer", () => {
@@ -118,7 +148,9 @@ describe("fake timers: the store itself needs no timer", () => {
     let during;
     try {
       // A fresh module instance: it finds only fake timers at import time.
-      const { SupabaseSessionStore: Fresh } = await import(`../../dist/esm/index.js?imported-under-fakes=${Date.now()}`);
+      const { SupabaseSessionStore: Fresh } = await import(
+        `../../dist/esm/index.js?imported-under-fakes=${Date.now()}`
+      );
       const store = new Fresh({ pool: client });
       const sid = newSid();
       const sess = { cookie: { expires: new Date(clock.Date.now() + 86_400_000 * 365 * 60) }, n: 1 };
@@ -136,10 +168,15 @@ describe("fake timers: the store itself needs no timer", () => {
   });
 
   test("the reconnect probe runs on the real timers: nothing of the store's is on the fake clock", async () => {
-    const store = new SupabaseSessionStore({ connectionString: "postgresql://nobody@127.0.0.1:1/none", onError: () => {} });
+    const store = new SupabaseSessionStore({
+      connectionString: "postgresql://nobody@127.0.0.1:1/none",
+      onError: () => {},
+    });
     closers.push(() => store.close());
     let disconnected = false;
-    store.on("disconnect", () => { disconnected = true; });
+    store.on("disconnect", () => {
+      disconnected = true;
+    });
     const clock = FakeTimers.install({ toNotFake: KEEP_REAL });
     let during;
     try {

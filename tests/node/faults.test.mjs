@@ -38,9 +38,13 @@ function dbControl(op) {
   const script = `const db = await import(${JSON.stringify(path.join(here, "../../scripts/db.mjs"))});
     db.${op}(${JSON.stringify(dbOpts)});`;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
     let stderr = "";
-    child.stderr.on("data", (d) => { stderr += d; });
+    child.stderr.on("data", (d) => {
+      stderr += d;
+    });
     child.on("error", reject);
     child.on("exit", (code) => (code === 0 ? resolve() : reject(new Error(`db ${op} exited ${code}: ${stderr}`))));
   });
@@ -73,7 +77,9 @@ class Client {
       const body = await res.json();
       const setCookie = res.headers.getSetCookie()[0]?.split(";")[0];
       if (status === 200) {
-        if (this.cookie && setCookie && setCookie !== this.cookie) throw new Error("the session id changed: the session was lost");
+        if (this.cookie && setCookie && setCookie !== this.cookie) {
+          throw new Error("the session id changed: the session was lost");
+        }
         this.cookie ??= setCookie;
         // Above acked + 1 is fine: a write can commit and still fail to answer (the
         // connection died after the commit). At or below acked, an acknowledged write is gone.
@@ -104,11 +110,19 @@ function drive(clients, { pauseMs = 25, maxRequests = 2_000 } = {}) {
       await sleep(pauseMs);
     }
   });
-  return { stop: async () => { running = false; await Promise.all(loops); } };
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+    },
+  };
 }
 
 async function storedCounter(admin, sid) {
-  const { rows } = await admin.query("select (data->>'n')::int as n from public.sessions where sid = $1 and expires_at > now()", [sid]);
+  const { rows } = await admin.query(
+    "select (data->>'n')::int as n from public.sessions where sid = $1 and expires_at > now()",
+    [sid],
+  );
   return rows[0]?.n;
 }
 
@@ -143,17 +157,31 @@ describe("Postgres stopped and crashed under steady session traffic", () => {
           await dbControl("start");
           const back = Date.now();
           // Recovery: every client gets an acknowledged write again.
-          for (let i = 0; i < 400 && everyone.some((c) => !c.log.some((e) => e.at >= back && e.status === 200)); i++) await sleep(25);
-          const recoveredMs = Math.max(...everyone.map((c) => c.log.find((e) => e.at >= back && e.status === 200)?.at ?? Infinity)) - back;
+          for (let i = 0; i < 400 && everyone.some((c) => !c.log.some((e) => e.at >= back && e.status === 200)); i++) {
+            await sleep(25);
+          }
+          const recoveredMs = Math.max(...everyone.map((c) =>
+            c.log.find((e) => e.at >= back && e.status === 200)?.at ?? Infinity
+          )) - back;
           const during = everyone.flatMap((c) => c.log.filter((e) => e.at >= down && e.at < back));
           const statuses = {};
           for (const e of during) statuses[e.status] = (statuses[e.status] ?? 0) + 1;
-          report.push({ fault, outageMs: back - down, recoveredMs, requestsDuringOutage: during.length, statuses, window: [down, back] });
+          report.push({
+            fault,
+            outageMs: back - down,
+            recoveredMs,
+            requestsDuringOutage: during.length,
+            statuses,
+            window: [down, back],
+          });
           assert.ok(recoveredMs <= RECOVERY_BOUND_MS, `${fault}: traffic back ${recoveredMs} ms after the database`);
           assert.ok(during.length > 0, `${fault}: traffic ran during the outage`);
           for (const [client, acked] of ackedBefore) {
             const stored = await storedCounter(admin, client.sid);
-            assert.ok(stored >= acked, `${fault}: acknowledged counter ${acked} before the outage, ${stored} stored after`);
+            assert.ok(
+              stored >= acked,
+              `${fault}: acknowledged counter ${acked} before the outage, ${stored} stored after`,
+            );
           }
         }
       } finally {
@@ -168,19 +196,27 @@ describe("Postgres stopped and crashed under steady session traffic", () => {
       for (const client of everyone) if ((await storedCounter(admin, client.sid)) !== client.acked) lost++;
       const acknowledged = all.filter((e) => e.status === 200).length;
       const unacknowledged = everyone.reduce((sum, c) => sum + c.unacknowledgedCommits, 0);
-      process.stdout.write(`# outages: ${JSON.stringify(report)}\n# ${all.length} requests, ${acknowledged} acknowledged ` +
-        `writes, ${lost} sessions with a lost write, ${unacknowledged} writes committed but not acknowledged, ` +
-        `slowest answer ${slowest} ms, ${failedAnswers} reset without an answer (during outages)\n`);
+      process.stdout.write(
+        `# outages: ${JSON.stringify(report)}\n# ${all.length} requests, ${acknowledged} acknowledged ` +
+          `writes, ${lost} sessions with a lost write, ${unacknowledged} writes committed but not acknowledged, ` +
+          `slowest answer ${slowest} ms, ${failedAnswers} reset without an answer (during outages)\n`,
+      );
       assert.equal(lost, 0, "every acknowledged write is in the database");
       // A reset connection (no HTTP answer) is a fast failure too, but only while the database is away.
-      const resetOutsideOutages = all.filter((e) => e.status === -1 && !windows.some(([down, back]) => e.at >= down && e.at <= back + RECOVERY_BOUND_MS));
+      const resetOutsideOutages = all.filter((e) =>
+        e.status === -1 && !windows.some(([down, back]) => e.at >= down && e.at <= back + RECOVERY_BOUND_MS)
+      );
       assert.deepEqual(resetOutsideOutages, [], "outside outages every request gets an HTTP answer");
       assert.ok(slowest < OUTAGE_LATENCY_BOUND_MS, `slowest request took ${slowest} ms`);
       assert.ok(all.every((e) => [200, 500, 503, -1].includes(e.status)), "answers are 200, an error, or no-session");
       for (const [backend, app] of Object.entries(apps)) {
         assert.equal(app.child.exitCode, null, `${backend} app still running:\n${app.output()}`);
         assert.doesNotMatch(app.output(), /Uncaught|unhandled/i, `${backend} app output:\n${app.output()}`);
-        assert.match(app.output(), /store disconnect[\s\S]*store connect/, `${backend} store saw the outage and the return`);
+        assert.match(
+          app.output(),
+          /store disconnect[\s\S]*store connect/,
+          `${backend} store saw the outage and the return`,
+        );
       }
     } finally {
       for (const app of Object.values(apps)) await app.stop("SIGKILL");
@@ -204,7 +240,11 @@ describe("pool exhausted", () => {
         return clients.map((c) => c.log[0]);
       };
       const queued = await burst();
-      assert.deepEqual(queued.map((e) => e.status), Array(50).fill(200), "all 50 queued for the 2 connections and completed");
+      assert.deepEqual(
+        queued.map((e) => e.status),
+        Array(50).fill(200),
+        "all 50 queued for the 2 connections and completed",
+      );
 
       const held = [await pool.connect(), await pool.connect()];
       let starved;
@@ -213,8 +253,14 @@ describe("pool exhausted", () => {
       } finally {
         for (const client of held) client.release();
       }
-      assert.ok(starved.every((e) => e.status === 500 || e.status === 503), JSON.stringify(starved.map((e) => e.status)));
-      assert.ok(starved.every((e) => e.ms < OUTAGE_LATENCY_BOUND_MS), `slowest ${Math.max(...starved.map((e) => e.ms))} ms`);
+      assert.ok(
+        starved.every((e) => e.status === 500 || e.status === 503),
+        JSON.stringify(starved.map((e) => e.status)),
+      );
+      assert.ok(
+        starved.every((e) => e.ms < OUTAGE_LATENCY_BOUND_MS),
+        `slowest ${Math.max(...starved.map((e) => e.ms))} ms`,
+      );
 
       // Released: the store notices by itself and traffic flows again.
       let again;
@@ -224,8 +270,10 @@ describe("pool exhausted", () => {
         if (again.every((e) => e.status === 200)) break;
       }
       assert.deepEqual(again.map((e) => e.status), Array(50).fill(200));
-      process.stdout.write(`# pool of 2: 50 queued requests completed; 50 starved ones failed, slowest after ` +
-        `${Math.max(...starved.map((e) => e.ms))} ms\n`);
+      process.stdout.write(
+        `# pool of 2: 50 queued requests completed; 50 starved ones failed, slowest after ` +
+          `${Math.max(...starved.map((e) => e.ms))} ms\n`,
+      );
     } finally {
       server.close();
       await store.close();
@@ -240,14 +288,21 @@ describe("statement timeouts and connection resets", () => {
     const holder = await admin.connect();
     await holder.query("begin");
     await holder.query("select 1 from public.sessions where sid = $1 for update", [sid]);
-    return { release: async () => { await holder.query("rollback"); holder.release(); } };
+    return {
+      release: async () => {
+        await holder.query("rollback");
+        holder.release();
+      },
+    };
   }
 
   /** The pid of the backend of `applicationName` once it waits on a lock. */
   async function waitingPid(admin, applicationName) {
     for (let i = 0; i < 200; i++) {
       const { rows } = await admin.query(
-        "select pid from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'", [applicationName]);
+        "select pid from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock'",
+        [applicationName],
+      );
       if (rows.length) return rows[0].pid;
       await sleep(25);
     }
@@ -338,10 +393,13 @@ describe("cleanup over a large expired set under live traffic", () => {
     const stores = [BACKENDS.pg(), BACKENDS["supabase-js"]()];
     const prefix = `faults-${run}-expired-`;
     try {
-      await admin.query(`
+      await admin.query(
+        `
         insert into public.sessions (sid, data, expires_at)
         select $1 || g, jsonb_build_object('cookie', '{}'::jsonb, 'n', g), now() - interval '1 hour' - g * interval '1 second'
-          from generate_series(1, $2::int) g`, [prefix, EXPIRED]);
+          from generate_series(1, $2::int) g`,
+        [prefix, EXPIRED],
+      );
       const live = Array.from({ length: 20 }, (_, i) => `faults-${run}-live-${i}`);
       for (const [i, sid] of live.entries()) await stores[i % 2].store.set(sid, sessionFor(60, { v: 0 }));
 
@@ -375,9 +433,13 @@ describe("cleanup over a large expired set under live traffic", () => {
         await Promise.all(traffic);
       }
       const { rows: [left] } = await admin.query(
-        "select count(*)::int as n from public.sessions where sid like $1", [`${prefix}%`]);
-      process.stdout.write(`# purge: ${deleted} rows in ${batches} batches; live traffic meanwhile: ${counts.ok} ` +
-        `get+set ok, ${counts.failed} failed, slowest ${counts.slowestMs} ms\n`);
+        "select count(*)::int as n from public.sessions where sid like $1",
+        [`${prefix}%`],
+      );
+      process.stdout.write(
+        `# purge: ${deleted} rows in ${batches} batches; live traffic meanwhile: ${counts.ok} ` +
+          `get+set ok, ${counts.failed} failed, slowest ${counts.slowestMs} ms\n`,
+      );
       assert.equal(left.n, 0, "every expired row is gone");
       assert.ok(deleted >= EXPIRED);
       assert.equal(counts.failed, 0, "no live operation failed during the purge");

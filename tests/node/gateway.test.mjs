@@ -14,8 +14,14 @@ import { supabaseClient as supabase } from "./support/backends.mjs";
 import { drainExpired } from "./support/cleanup.mjs";
 import { requireEnv } from "./support/env.mjs";
 
-const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_SERVICE_ROLE_KEY",
-  "SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SECRET_KEY");
+const env = requireEnv(
+  "DATABASE_URL",
+  "SUPABASE_URL",
+  "SUPABASE_ANON_KEY",
+  "SUPABASE_SERVICE_ROLE_KEY",
+  "SUPABASE_PUBLISHABLE_KEY",
+  "SUPABASE_SECRET_KEY",
+);
 
 const prefix = `gateway-test-${randomUUID()}-`;
 const db = new pg.Pool({ connectionString: env.DATABASE_URL, max: 2 });
@@ -50,9 +56,12 @@ describe("RPC through the stack's API", () => {
       await db.query(
         `insert into public.sessions (sid, data, expires_at) values
            ($1, '{}', now() - interval '1 hour'), ($2, '{}', now() - interval '1 minute'), ($3, '{}', now() + interval '1 hour')`,
-        [sid("expired-1"), sid("expired-2"), sid("live")]);
+        [sid("expired-1"), sid("expired-2"), sid("live")],
+      );
 
-      const { data, error, status } = await supabase(env.SUPABASE_URL, key).rpc("cleanup_expired_sessions", { batch_size: 100 });
+      const { data, error, status } = await supabase(env.SUPABASE_URL, key).rpc("cleanup_expired_sessions", {
+        batch_size: 100,
+      });
 
       assert.equal(error, null);
       assert.equal(status, 200);
@@ -64,9 +73,13 @@ describe("RPC through the stack's API", () => {
       const client = supabase(env.SUPABASE_URL, key);
       const sid = `${prefix}${label}-roundtrip`;
       const expires = new Date(Date.now() + 3600_000);
-      const sessionData = { cookie: { path: "/", httpOnly: true }, passport: { user: "42" }, note: "a \"quoted\" ü" };
+      const sessionData = { cookie: { path: "/", httpOnly: true }, passport: { user: "42" }, note: 'a "quoted" ü' };
 
-      const set = await client.rpc("session_save_one", { p_sid: sid, p_data: sessionData, p_expires_at: expires.toISOString() });
+      const set = await client.rpc("session_save_one", {
+        p_sid: sid,
+        p_data: sessionData,
+        p_expires_at: expires.toISOString(),
+      });
       assert.equal(set.error, null);
       assert.equal(set.data, "stored");
 
@@ -118,11 +131,13 @@ describe("RPC through the stack's API", () => {
     test(`${label}: permission denied, 401 with code 42501, and nothing is written`, async () => {
       const client = supabase(env.SUPABASE_URL, key);
       const sid = `${prefix}anon-${label}`;
-      for (const [fn, args] of [
-        ["cleanup_expired_sessions", {}],
-        ["session_get", { p_sids: [sid] }],
-        ["session_save_one", { p_sid: sid, p_data: {}, p_expires_at: new Date(Date.now() + 60_000).toISOString() }],
-      ]) {
+      for (
+        const [fn, args] of [
+          ["cleanup_expired_sessions", {}],
+          ["session_get", { p_sids: [sid] }],
+          ["session_save_one", { p_sid: sid, p_data: {}, p_expires_at: new Date(Date.now() + 60_000).toISOString() }],
+        ]
+      ) {
         const { data, error, status } = await client.rpc(fn, args);
         assert.equal(status, 401, fn);
         assert.equal(error.code, "42501", fn);
@@ -173,7 +188,9 @@ describe("RPC through the stack's API", () => {
       assert.equal(status, 401);
       assert.equal(error.code, "PGRST301");
     }
-    const wrongSecret = await supabase(env.SUPABASE_URL, `sb_secret_${randomBytes(24).toString("base64url")}`).rpc("session_count");
+    const wrongSecret = await supabase(env.SUPABASE_URL, `sb_secret_${randomBytes(24).toString("base64url")}`).rpc(
+      "session_count",
+    );
     assert.equal(wrongSecret.status, 401);
     assert.equal(wrongSecret.data, null);
   });
@@ -204,7 +221,12 @@ describe("gateway behaviour needing its own instance", () => {
       const chunks = [];
       req.on("data", (chunk) => chunks.push(chunk));
       req.on("end", () => {
-        upstreamRequests.push({ method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() });
+        upstreamRequests.push({
+          method: req.method,
+          url: req.url,
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+        });
         res.writeHead(201, { "content-type": "application/json", "x-function": "echo" });
         res.end(JSON.stringify({ echoed: true }));
       });
@@ -224,8 +246,9 @@ describe("gateway behaviour needing its own instance", () => {
   });
 
   test("an expired JWT is 401 PGRST303 with an invalid_token challenge", async () => {
-    const res = await rawRpc(gateway.url, "session_count",
-      { headers: { authorization: `Bearer ${jwt({ role: "service_role", iat: now - 7200, exp: now - 3600 })}` } });
+    const res = await rawRpc(gateway.url, "session_count", {
+      headers: { authorization: `Bearer ${jwt({ role: "service_role", iat: now - 7200, exp: now - 3600 })}` },
+    });
     assert.equal(res.status, 401);
     assert.deepEqual(res.body, { code: "PGRST303", message: "JWT expired", details: null, hint: null });
     assert.match(res.headers.get("www-authenticate"), /^Bearer error="invalid_token"/);
@@ -233,7 +256,8 @@ describe("gateway behaviour needing its own instance", () => {
 
   test("JWTs signed with another secret or not HS256 are refused", async () => {
     const unsigned = `${Buffer.from('{"alg":"none"}').toString("base64url")}.${
-      Buffer.from('{"role":"service_role"}').toString("base64url")}.`;
+      Buffer.from('{"role":"service_role"}').toString("base64url")
+    }.`;
     for (const token of [jwt({ role: "service_role" }, randomBytes(32).toString("hex")), unsigned]) {
       const { status, error } = await supabase(gateway.url, token).rpc("session_count");
       assert.equal(status, 401);
@@ -312,7 +336,11 @@ describe("gateway behaviour needing its own instance", () => {
   });
 
   test("functions: 503 when the upstream is unreachable or not configured", async () => {
-    const unreachable = await startGateway({ databaseUrl: env.DATABASE_URL, keys, functionsUrl: `http://127.0.0.1:${await freePort()}` });
+    const unreachable = await startGateway({
+      databaseUrl: env.DATABASE_URL,
+      keys,
+      functionsUrl: `http://127.0.0.1:${await freePort()}`,
+    });
     const unconfigured = await startGateway({ databaseUrl: env.DATABASE_URL, keys });
     try {
       for (const gw of [unreachable, unconfigured]) {
@@ -366,7 +394,10 @@ describe("exposed schemas, as PostgREST's db-schemas and profile headers", () =>
   test("the first exposed schema by default; Content-Profile (POST) and Accept-Profile (GET) pick another", async () => {
     assert.equal((await rawRpc(gateway.url, fn, { headers })).body, "public");
     assert.equal((await rawRpc(gateway.url, fn, { headers: { ...headers, "content-profile": schema } })).body, schema);
-    assert.equal((await rawRpc(gateway.url, fn, { method: "GET", headers: { ...headers, "accept-profile": schema } })).body, schema);
+    assert.equal(
+      (await rawRpc(gateway.url, fn, { method: "GET", headers: { ...headers, "accept-profile": schema } })).body,
+      schema,
+    );
     const { data, error } = await supabase(gateway.url, env.SUPABASE_SECRET_KEY).schema(schema).rpc(fn);
     assert.equal(error, null);
     assert.equal(data, schema);
@@ -375,8 +406,12 @@ describe("exposed schemas, as PostgREST's db-schemas and profile headers", () =>
   test("a schema that is not exposed is 406 PGRST106, naming the exposed ones", async () => {
     const refused = await rawRpc(gateway.url, fn, { headers: { ...headers, "content-profile": "private" } });
     assert.equal(refused.status, 406);
-    assert.deepEqual(refused.body, { code: "PGRST106", message: "Invalid schema: private", details: null,
-      hint: `Only the following schemas are exposed: public, ${schema}` });
+    assert.deepEqual(refused.body, {
+      code: "PGRST106",
+      message: "Invalid schema: private",
+      details: null,
+      hint: `Only the following schemas are exposed: public, ${schema}`,
+    });
     const stack = await rawRpc(env.SUPABASE_URL, fn, { headers: { ...headers, "content-profile": schema } });
     assert.equal(stack.status, 406, "the stack's API exposes public only, as a new project does");
     assert.equal(stack.body.hint, "Only the following schemas are exposed: public");

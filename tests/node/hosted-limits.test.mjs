@@ -10,7 +10,13 @@ import { SupabaseSessionStore } from "../../dist/esm/index.js";
 import { BACKENDS, quietPool, supabaseClient } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
 
-const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY", "API_MAX_ROWS");
+const env = requireEnv(
+  "DATABASE_URL",
+  "SUPABASE_URL",
+  "SUPABASE_SERVICE_ROLE_KEY",
+  "SUPABASE_ANON_KEY",
+  "API_MAX_ROWS",
+);
 const SESSIONS = 2500;
 const prefix = `hosted-${randomUUID()}-`;
 const db = quietPool({ connectionString: env.DATABASE_URL, max: 2 });
@@ -20,7 +26,9 @@ async function insertSessions(n, tag = "") {
   await db.query(
     `insert into public.sessions (sid, data, expires_at)
      select $1 || lpad(i::text, 6, '0'), jsonb_build_object('cookie', '{}'::jsonb, 'i', i), now() + interval '1 hour'
-       from generate_series(1, $2::int) i`, [`${prefix}${tag}`, n]);
+       from generate_series(1, $2::int) i`,
+    [`${prefix}${tag}`, n],
+  );
 }
 
 const ours = (sids) => sids.filter((sid) => sid.startsWith(prefix));
@@ -42,7 +50,9 @@ after(async () => {
 
 describe("the hosted-like stack", () => {
   test("postgres, the role migrations are pushed as and DATABASE_URL uses, is not a superuser", async () => {
-    const { rows: [me] } = await db.query("select current_user as name, rolsuper from pg_roles where rolname = current_user");
+    const { rows: [me] } = await db.query(
+      "select current_user as name, rolsuper from pg_roles where rolname = current_user",
+    );
     assert.deepEqual(me, { name: "postgres", rolsuper: false });
   });
 
@@ -72,8 +82,10 @@ describe("the hosted-like stack", () => {
 
   test("service_role calls run under authenticator's 8 s statement_timeout, anon under its own 3 s", async () => {
     const fn = `timeout_probe_${randomUUID().replaceAll("-", "")}`;
-    await db.query(`create function public.${fn}() returns text language sql set search_path = '' as $$ select pg_catalog.current_setting('statement_timeout') $$;
-                    grant execute on function public.${fn}() to anon, service_role`);
+    await db.query(
+      `create function public.${fn}() returns text language sql set search_path = '' as $$ select pg_catalog.current_setting('statement_timeout') $$;
+                    grant execute on function public.${fn}() to anon, service_role`,
+    );
     try {
       const service = await supabaseClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY).rpc(fn);
       const anon = await supabaseClient(env.SUPABASE_URL, env.SUPABASE_ANON_KEY).rpc(fn);
@@ -100,7 +112,10 @@ for (const backend of Object.keys(BACKENDS)) {
 
     test(`ids() returns every one of ${SESSIONS} ids, in order, and length() counts them`, async () => {
       const ids = await store.ids();
-      assert.deepEqual(ours(ids), Array.from({ length: SESSIONS }, (_, i) => `${prefix}${String(i + 1).padStart(6, "0")}`));
+      assert.deepEqual(
+        ours(ids),
+        Array.from({ length: SESSIONS }, (_, i) => `${prefix}${String(i + 1).padStart(6, "0")}`),
+      );
       assert.equal(new Set(ids).size, ids.length, "no id twice across pages");
       assert.equal(await store.length(), ids.length);
     });
@@ -112,8 +127,14 @@ describe("a project whose max rows is below the store's page size", () => {
     const gateway = await startGateway({ databaseUrl: env.DATABASE_URL, keys, maxRows: 500 });
     const store = new SupabaseSessionStore({ client: supabaseClient(gateway.url, keys.serviceRoleKey) });
     try {
-      await assert.rejects(store.all(), /all\(\): the API returned 500 of a page's 1000 rows: its max rows \(PostgREST db-max-rows/);
-      await assert.rejects(store.ids(), /ids\(\): the API returned 500 of a page's 1000 rows.*raise it to at least 1000/);
+      await assert.rejects(
+        store.all(),
+        /all\(\): the API returned 500 of a page's 1000 rows: its max rows \(PostgREST db-max-rows/,
+      );
+      await assert.rejects(
+        store.ids(),
+        /ids\(\): the API returned 500 of a page's 1000 rows.*raise it to at least 1000/,
+      );
     } finally {
       await store.close();
       await gateway.close();

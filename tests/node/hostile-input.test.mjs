@@ -21,14 +21,25 @@ const INJECTIONS = [
   `'; drop table public.${CANARY_TABLE}; --`,
   `"); drop table public.${CANARY_TABLE}; --`,
   `' or '1'='1`,
-  `$1`, `$$; drop table public.${CANARY_TABLE}; $$`, `%`, `_`, `\\`, `\\x00`, `E'\\\\'`,
-  `${CANARY_SID}' --`, `${CANARY_SID}%`,
+  `$1`,
+  `$$; drop table public.${CANARY_TABLE}; $$`,
+  `%`,
+  `_`,
+  `\\`,
+  `\\x00`,
+  `E'\\\\'`,
+  `${CANARY_SID}' --`,
+  `${CANARY_SID}%`,
 ];
 
 async function canaryState() {
   const { rows: [row] } = await admin.query(
-    "select data, expires_at, destroyed_at, xmin::text as xmin from public.sessions where sid = $1", [CANARY_SID]);
-  const { rows: [table] } = await admin.query("select to_regclass($1) is not null as present", [`public.${CANARY_TABLE}`]);
+    "select data, expires_at, destroyed_at, xmin::text as xmin from public.sessions where sid = $1",
+    [CANARY_SID],
+  );
+  const { rows: [table] } = await admin.query("select to_regclass($1) is not null as present", [
+    `public.${CANARY_TABLE}`,
+  ]);
   const { rows: [sessions] } = await admin.query("select to_regclass('public.sessions') is not null as present");
   return { row, canaryTable: table.present, sessionsTable: sessions.present };
 }
@@ -39,7 +50,8 @@ before(async () => {
   await admin.query(`revoke all on public.${CANARY_TABLE} from anon, authenticated`);
   await admin.query(
     "insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')",
-    [CANARY_SID, { cookie: { originalMaxAge: 3_600_000 }, passport: { user: CANARY_USER }, secret: "canary" }]);
+    [CANARY_SID, { cookie: { originalMaxAge: 3_600_000 }, passport: { user: CANARY_USER }, secret: "canary" }],
+  );
   canaryBefore = await canaryState();
 });
 
@@ -47,7 +59,9 @@ after(async () => {
   try {
     const now = await canaryState();
     assert.deepEqual(now, canaryBefore, "the canary session and table are exactly as they were");
-    process.stdout.write(`# hostile inputs: ${tried.rejected} rejected with a clear error, ${tried.roundTripped} round-tripped, canary intact\n`);
+    process.stdout.write(
+      `# hostile inputs: ${tried.rejected} rejected with a clear error, ${tried.roundTripped} round-tripped, canary intact\n`,
+    );
   } finally {
     await admin.query(`drop table if exists public.${CANARY_TABLE}`);
     await admin.query("delete from public.sessions where sid = $1 or sid like $2", [CANARY_SID, `hostile-${run}-%`]);
@@ -146,7 +160,11 @@ for (const [name, make] of Object.entries(BACKENDS)) {
         tried.roundTripped++;
       }
       for (const user of [undefined, null, {}, [], "", Number.NaN, Infinity, 10n]) {
-        await expectRejected(`destroyUserSessions(${String(user)})`, TypeError, (cb) => store.destroyUserSessions(user, cb));
+        await expectRejected(
+          `destroyUserSessions(${String(user)})`,
+          TypeError,
+          (cb) => store.destroyUserSessions(user, cb),
+        );
       }
     });
 
@@ -164,7 +182,15 @@ for (const [name, make] of Object.entries(BACKENDS)) {
         ["a function as the data", () => {}, TypeError],
         ["an array as the data", [sessionFor(30)], TypeError],
         ["a cookie that is not an object", JSON.parse(`{"cookie": [], "__proto__": {"cookie": {}}}`), TypeError],
-        ["a throwing toJSON", sessionFor(30, { toJSON() { throw new Error("boom"); } }), TypeError],
+        [
+          "a throwing toJSON",
+          sessionFor(30, {
+            toJSON() {
+              throw new Error("boom");
+            },
+          }),
+          TypeError,
+        ],
         ["cookie.expires not a date", { cookie: { expires: "'; drop table x; --" } }, RangeError],
       ];
       for (const [label, data, Type] of refused) {
@@ -191,8 +217,21 @@ for (const [name, make] of Object.entries(BACKENDS)) {
         ["SQL in keys and values", sessionFor(30, Object.fromEntries(INJECTIONS.map((s, i) => [s, `${s}${i}`])))],
         ["escaped-looking text", sessionFor(30, { s: "\\u0000 \\ud800 \\\\u0000 $$ \\x00" })],
         ["unicode", sessionFor(30, { s: "\u{1F510}\u05D0e\u0301\u2028\u2029\uFEFF" })],
-        ["numbers", sessionFor(30, { max: Number.MAX_SAFE_INTEGER, min: -Number.MAX_VALUE, tiny: 5e-324, neg0: -0, nan: Number.NaN, inf: Infinity })],
-        ["undefined and symbols dropped as JSON drops them", sessionFor(30, { u: undefined, [Symbol("s")]: 1, f() {} })],
+        [
+          "numbers",
+          sessionFor(30, {
+            max: Number.MAX_SAFE_INTEGER,
+            min: -Number.MAX_VALUE,
+            tiny: 5e-324,
+            neg0: -0,
+            nan: Number.NaN,
+            inf: Infinity,
+          }),
+        ],
+        [
+          "undefined and symbols dropped as JSON drops them",
+          sessionFor(30, { u: undefined, [Symbol("s")]: 1, f() {} }),
+        ],
         ["1,000 levels deep", sessionFor(30, { deep: deeplyNested(1_000) })],
         ["60 KB", sessionFor(30, { blob: "\u00E9".repeat(30_000) })],
       ];

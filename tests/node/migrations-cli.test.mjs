@@ -16,8 +16,12 @@ after(() => fs.rmSync(work, { recursive: true, force: true }));
 
 function cli(args) {
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: work }, (error, stdout, stderr) =>
-      resolve({ code: error ? error.code : 0, stdout, stderr }));
+    execFile(
+      process.execPath,
+      [bin, ...args],
+      { cwd: work },
+      (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }),
+    );
   });
 }
 
@@ -27,7 +31,10 @@ test("without --schema it writes the shipped migrations unchanged, into a folder
   const written = fs.readdirSync(path.join(work, "a/supabase/migrations"));
   assert.deepEqual(written, fs.readdirSync(source).filter((f) => f.endsWith(".sql")).sort());
   for (const f of written) {
-    assert.equal(fs.readFileSync(path.join(work, "a/supabase/migrations", f), "utf8"), fs.readFileSync(path.join(source, f), "utf8"));
+    assert.equal(
+      fs.readFileSync(path.join(work, "a/supabase/migrations", f), "utf8"),
+      fs.readFileSync(path.join(source, f), "utf8"),
+    );
   }
   const again = await cli(["migrations", "--out", "a/supabase/migrations"]);
   assert.equal(again.code, 0, "identical files are left alone");
@@ -57,5 +64,8 @@ test("a bad or reserved schema name is a usage error (2); a differing existing f
   const run = await cli(["migrations", "--schema", "other_schema", "--out", "b"]);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /already exist with other content/);
-  assert.doesNotMatch(fs.readFileSync(path.join(work, "b", fs.readdirSync(path.join(work, "b")).sort()[0]), "utf8"), /other_schema/);
+  assert.doesNotMatch(
+    fs.readFileSync(path.join(work, "b", fs.readdirSync(path.join(work, "b")).sort()[0]), "utf8"),
+    /other_schema/,
+  );
 });

@@ -35,7 +35,8 @@ async function npmStart() {
       API_PORT: String(ports.api),
       PORT: String(ports.app),
     },
-    ready: /^Ready\.[\s\S]*?Example app\s+(http:\/\/\S+)[\s\S]*?API\s+(http:\/\/\S+)[\s\S]*?Keys\s+(\S+)[\s\S]*?Ctrl-C/m,
+    ready:
+      /^Ready\.[\s\S]*?Example app\s+(http:\/\/\S+)[\s\S]*?API\s+(http:\/\/\S+)[\s\S]*?Keys\s+(\S+)[\s\S]*?Ctrl-C/m,
     timeoutMs: START_TIMEOUT_MS,
   });
   const [, appUrl, apiUrl, envFile] = await proc.match;
@@ -69,9 +70,11 @@ function accepts(port) {
 }
 
 function readEnvFile(file) {
-  return Object.fromEntries(fs.readFileSync(file, "utf8").split("\n")
-    .filter((line) => /^[A-Z_]+=/.test(line))
-    .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]));
+  return Object.fromEntries(
+    fs.readFileSync(file, "utf8").split("\n")
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+  );
 }
 
 function removeCluster() {
@@ -105,13 +108,19 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
     const page = await fetch(run.appUrl, { headers: { accept: "text/html" } });
     assert.equal(page.status, 200);
     assert.match(page.headers.get("content-type"), /text\/html/);
-    assert.match(await page.text(), /<form[^>]*action="\/login"[\s\S]*name="username"[\s\S]*name="password"/,
-      "the app's start page is the sign-in form");
+    assert.match(
+      await page.text(),
+      /<form[^>]*action="\/login"[\s\S]*name="username"[\s\S]*name="password"/,
+      "the app's start page is the sign-in form",
+    );
   });
 
   test("log in over HTTP; the session is stored in the stack's database", async () => {
-    const res = await request(run.appUrl, "/login", { method: "POST", jar,
-      body: { username: "alice", password: "alice-demo-password" } });
+    const res = await request(run.appUrl, "/login", {
+      method: "POST",
+      jar,
+      body: { username: "alice", password: "alice-demo-password" },
+    });
     assert.equal(res.status, 200, res.text);
     assert.equal((await request(run.appUrl, "/me", { jar })).json.user.username, "alice");
   });
@@ -132,7 +141,9 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
       assert.match(res.headers.get("content-type"), /application\/json/);
       const body = await res.json();
       assert.ok(body.deleted >= 1, `the function reports what it deleted: ${JSON.stringify(body)}`);
-      const { rows } = await client.query("select count(*)::int as n from public.sessions where sid = 'npm-start-test-expired'");
+      const { rows } = await client.query(
+        "select count(*)::int as n from public.sessions where sid = 'npm-start-test-expired'",
+      );
       assert.equal(rows[0].n, 0);
     } finally {
       await client.end();
@@ -158,7 +169,8 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), "npm-start-curl-"));
     try {
       const outputs = printed.filter((line) => line.includes(run.appUrl)).map((line) =>
-        execFileSync("bash", ["-c", line.replace(/#.*$/, "")], { cwd: folder, encoding: "utf8" }));
+        execFileSync("bash", ["-c", line.replace(/#.*$/, "")], { cwd: folder, encoding: "utf8" })
+      );
       assert.equal(JSON.parse(outputs[0]).user.username, "alice", outputs[0]);
       assert.equal(JSON.parse(outputs[1]).user.username, "alice", outputs[1]);
       const ended = JSON.parse(outputs[2]);
@@ -167,7 +179,11 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
     } finally {
       fs.rmSync(folder, { recursive: true, force: true });
     }
-    assert.equal((await request(run.appUrl, "/me", { jar })).status, 401, "log out everywhere ended the test's session too");
+    assert.equal(
+      (await request(run.appUrl, "/me", { jar })).status,
+      401,
+      "log out everywhere ended the test's session too",
+    );
   });
 
   test("SIGTERM stops it like Ctrl-C", async () => {

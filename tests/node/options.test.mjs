@@ -15,14 +15,23 @@ test("an unknown option (connect-pg-simple's tableName) is a TypeError naming it
     }
     return true;
   });
-  assert.throws(() => new SupabaseSessionStore({ pool, ttl: 60, pruneSessionInterval: 60, createTableIfMissing: true }),
-    /unknown options pruneSessionInterval, createTableIfMissing;/);
+  assert.throws(
+    () => new SupabaseSessionStore({ pool, ttl: 60, pruneSessionInterval: 60, createTableIfMissing: true }),
+    /unknown options pruneSessionInterval, createTableIfMissing;/,
+  );
 });
 
 test("every documented option is accepted", async () => {
   const store = new SupabaseSessionStore({
-    pool, ttl: 60, touchAfter: 10, disableTouch: false, schema: "session_store", onError: () => {},
-    maxDataBytes: 1024, relaxedDurability: true, preparedStatements: false,
+    pool,
+    ttl: 60,
+    touchAfter: 10,
+    disableTouch: false,
+    schema: "session_store",
+    onError: () => {},
+    maxDataBytes: 1024,
+    relaxedDurability: true,
+    preparedStatements: false,
   });
   assert.equal(store.relaxedDurability, true);
   await store.close();

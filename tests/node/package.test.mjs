@@ -15,8 +15,12 @@ let files;
 before(() => {
   project = fs.mkdtempSync(path.join(os.tmpdir(), "session-store-package-"));
   // --ignore-scripts: the suite has just built dist/; prepack would only rebuild it.
-  const [packed] = JSON.parse(execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", project],
-    { cwd: root, encoding: "utf8" }));
+  const [packed] = JSON.parse(
+    execFileSync("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", project], {
+      cwd: root,
+      encoding: "utf8",
+    }),
+  );
   files = packed.files.map((f) => f.path);
   const target = path.join(project, "node_modules", "supabase-session-store");
   fs.mkdirSync(target, { recursive: true });
@@ -35,10 +39,24 @@ function runIn(code, flag) {
 }
 
 test("the tarball ships the builds, their types, the sources maps point at, the migrations and the function", () => {
-  for (const file of ["dist/esm/index.js", "dist/esm/index.d.ts", "dist/cjs/index.js", "dist/cjs/index.d.ts",
-    "dist/cjs/package.json", "src/index.ts", "supabase/migrations/20261201000000_sessions_table.sql",
-    "functions/cleanup-sessions/index.ts", "README.md", "LICENSE", "CHANGELOG.md", "bin/supabase-session-store.mjs",
-    "dist/esm/cli/main.js", "supabase/tests/database/privileges.test.sql"]) {
+  for (
+    const file of [
+      "dist/esm/index.js",
+      "dist/esm/index.d.ts",
+      "dist/cjs/index.js",
+      "dist/cjs/index.d.ts",
+      "dist/cjs/package.json",
+      "src/index.ts",
+      "supabase/migrations/20261201000000_sessions_table.sql",
+      "functions/cleanup-sessions/index.ts",
+      "README.md",
+      "LICENSE",
+      "CHANGELOG.md",
+      "bin/supabase-session-store.mjs",
+      "dist/esm/cli/main.js",
+      "supabase/tests/database/privileges.test.sql",
+    ]
+  ) {
     assert.ok(files.includes(file), `${file} is in the package`);
   }
   for (const prefix of ["tests/", "scripts/", "bench/", "examples/", ".local/", "node_modules/"]) {
@@ -47,16 +65,24 @@ test("the tarball ships the builds, their types, the sources maps point at, the 
 });
 
 test("import and require both resolve the store through the exports map", () => {
-  const esm = runIn(`import("supabase-session-store").then((m) => console.log(typeof m.SupabaseSessionStore,
-    m.DEFAULT_TTL_SECONDS, Object.getPrototypeOf(m.SupabaseSessionStore).name))`, "-e");
+  const esm = runIn(
+    `import("supabase-session-store").then((m) => console.log(typeof m.SupabaseSessionStore,
+    m.DEFAULT_TTL_SECONDS, Object.getPrototypeOf(m.SupabaseSessionStore).name))`,
+    "-e",
+  );
   assert.equal(esm, "function 86400 Store");
-  const cjs = runIn(`const m = require("supabase-session-store"); console.log(typeof m.SupabaseSessionStore,
-    require.resolve("supabase-session-store").includes("dist/cjs"))`, "-e");
+  const cjs = runIn(
+    `const m = require("supabase-session-store"); console.log(typeof m.SupabaseSessionStore,
+    require.resolve("supabase-session-store").includes("dist/cjs"))`,
+    "-e",
+  );
   assert.equal(cjs, "function true");
 });
 
 test("every path the exports map names exists in the package", () => {
-  const manifest = JSON.parse(fs.readFileSync(path.join(project, "node_modules/supabase-session-store/package.json"), "utf8"));
+  const manifest = JSON.parse(
+    fs.readFileSync(path.join(project, "node_modules/supabase-session-store/package.json"), "utf8"),
+  );
   const targets = [];
   const walk = (v) => (typeof v === "string" ? targets.push(v) : Object.values(v).forEach(walk));
   walk(manifest.exports);
@@ -67,7 +93,9 @@ test("every path the exports map names exists in the package", () => {
 });
 
 test("the bin the manifest names is in the package and answers --help", () => {
-  const manifest = JSON.parse(fs.readFileSync(path.join(project, "node_modules/supabase-session-store/package.json"), "utf8"));
+  const manifest = JSON.parse(
+    fs.readFileSync(path.join(project, "node_modules/supabase-session-store/package.json"), "utf8"),
+  );
   const bin = path.join(project, "node_modules/supabase-session-store", manifest.bin["supabase-session-store"]);
   const help = execFileSync(process.execPath, [bin, "--help"], { cwd: project, encoding: "utf8" });
   assert.match(help, /^usage: supabase-session-store <command>/);

@@ -11,12 +11,24 @@ import { localKeys, signJwt } from "../../scripts/keys.mjs";
 import { quietPool } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
 
-const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_ANON_KEY", "SUPABASE_PUBLISHABLE_KEY", "SUPABASE_SERVICE_ROLE_KEY");
+const env = requireEnv(
+  "DATABASE_URL",
+  "SUPABASE_URL",
+  "SUPABASE_ANON_KEY",
+  "SUPABASE_PUBLISHABLE_KEY",
+  "SUPABASE_SERVICE_ROLE_KEY",
+);
 const admin = quietPool({ connectionString: env.DATABASE_URL, max: 2 });
 const SECRET_SID = `privilege-probe-${randomBytes(6).toString("hex")}`;
 const SECRET_HANDLE = createHash("sha256").update(SECRET_SID).digest("hex");
 const now = Math.floor(Date.now() / 1000);
-const userJwt = signJwt({ role: "authenticated", sub: "00000000-0000-0000-0000-000000000001", aud: "authenticated", iat: now, exp: now + 600 }, localKeys().jwtSecret);
+const userJwt = signJwt({
+  role: "authenticated",
+  sub: "00000000-0000-0000-0000-000000000001",
+  aud: "authenticated",
+  iat: now,
+  exp: now + 600,
+}, localKeys().jwtSecret);
 
 const CALLERS = {
   "anon JWT": { apikey: env.SUPABASE_ANON_KEY, authorization: `Bearer ${env.SUPABASE_ANON_KEY}` },
@@ -27,8 +39,10 @@ const probes = { gateway: 0, sql: 0 };
 let functions;
 
 before(async () => {
-  await admin.query("insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')",
-    [SECRET_SID, { cookie: {}, passport: { user: "victim" } }]);
+  await admin.query("insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')", [
+    SECRET_SID,
+    { cookie: {}, passport: { user: "victim" } },
+  ]);
   ({ rows: functions } = await admin.query(`
     select p.oid::regprocedure::text as signature, p.proname as name, p.prokind as kind,
            p.prorettype = 'trigger'::regtype as is_trigger,
@@ -45,8 +59,10 @@ after(async () => {
   try {
     const { rows: [row] } = await admin.query("select data from public.sessions where sid = $1", [SECRET_SID]);
     assert.deepEqual(row?.data?.passport, { user: "victim" }, "the probed session is untouched");
-    process.stdout.write(`# privilege probes: ${functions.length} functions, ${probes.gateway} gateway calls and ` +
-      `${probes.sql} SQL statements denied\n`);
+    process.stdout.write(
+      `# privilege probes: ${functions.length} functions, ${probes.gateway} gateway calls and ` +
+        `${probes.sql} SQL statements denied\n`,
+    );
   } finally {
     await admin.query("delete from public.sessions where sid = $1", [SECRET_SID]);
     await admin.end();
@@ -87,7 +103,11 @@ describe("over the RPC gateway", () => {
     assert.ok(Number(res.body) >= 1);
     const list = await rpc(functions.find((f) => f.name === "session_list_user"), service, { p_user: "victim" });
     assert.equal(list.status, 200, list.text);
-    assert.deepEqual(list.body.map((row) => row.handle), [SECRET_HANDLE], "service_role lists the victim's session by handle");
+    assert.deepEqual(
+      list.body.map((row) => row.handle),
+      [SECRET_HANDLE],
+      "service_role lists the victim's session by handle",
+    );
     assert.ok(!list.text.includes(SECRET_SID), "a listing never carries the session id");
   });
 
@@ -101,7 +121,10 @@ describe("over the RPC gateway", () => {
           // A trigger function cannot be called at all (42804), whoever asks.
           (fn.is_trigger && res.status === 400 && res.body?.code === "42804");
         assert.ok(denied, `${caller} calling ${fn.signature}: HTTP ${res.status} ${res.text.slice(0, 200)}`);
-        assert.ok(![SECRET_SID, SECRET_HANDLE, "victim"].some((secret) => res.text.includes(secret)), "no session data in the answer");
+        assert.ok(
+          ![SECRET_SID, SECRET_HANDLE, "victim"].some((secret) => res.text.includes(secret)),
+          "no session data in the answer",
+        );
         probes.gateway++;
       }
     });
@@ -109,7 +132,9 @@ describe("over the RPC gateway", () => {
     test(`${caller}: the table is not reachable as a REST resource`, async () => {
       for (const method of ["GET", "POST", "PATCH", "DELETE"]) {
         const res = await fetch(`${env.SUPABASE_URL}/rest/v1/sessions?select=*`, {
-          method, headers: { "content-type": "application/json", ...headers }, body: method === "GET" ? undefined : "{}",
+          method,
+          headers: { "content-type": "application/json", ...headers },
+          body: method === "GET" ? undefined : "{}",
         });
         const text = await res.text();
         assert.ok(res.status >= 400, `${method} /rest/v1/sessions answered ${res.status}`);
@@ -123,12 +148,15 @@ describe("over the RPC gateway", () => {
 describe("over SQL, as the API roles", () => {
   for (const role of ["anon", "authenticated"]) {
     test(`${role}: no privilege on any table, view, sequence or function of public`, async () => {
-      const { rows } = await admin.query(`
+      const { rows } = await admin.query(
+        `
         select c.oid::regclass::text as name, c.relkind,
                has_table_privilege($1, c.oid, 'select, insert, update, delete, truncate, references, trigger') as table_priv,
                has_any_column_privilege($1, c.oid, 'select, insert, update, references') as column_priv
           from pg_class c join pg_namespace n on n.oid = c.relnamespace
-         where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')`, [role]);
+         where n.nspname = 'public' and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S')`,
+        [role],
+      );
       assert.ok(rows.some((r) => r.name === "sessions"));
       for (const rel of rows) {
         assert.equal(rel.table_priv, false, `${role} has a privilege on ${rel.name}`);
@@ -136,7 +164,9 @@ describe("over SQL, as the API roles", () => {
       }
       const { rows: fns } = await admin.query(
         "select p.oid::regprocedure::text as signature from pg_proc p join pg_namespace n on n.oid = p.pronamespace " +
-        "where n.nspname = 'public' and has_function_privilege($1, p.oid, 'execute')", [role]);
+          "where n.nspname = 'public' and has_function_privilege($1, p.oid, 'execute')",
+        [role],
+      );
       assert.deepEqual(fns, [], `${role} may execute`);
     });
 
@@ -153,17 +183,23 @@ describe("over SQL, as the API roles", () => {
         ];
         const { rows: views } = await admin.query(
           "select c.oid::regclass::text as name from pg_class c join pg_namespace n on n.oid = c.relnamespace " +
-          "where n.nspname = 'public' and c.relkind in ('v', 'm')");
+            "where n.nspname = 'public' and c.relkind in ('v', 'm')",
+        );
         for (const view of views) attempts.push([`select * from ${view.name}`, []]);
         for (const fn of functions.filter((f) => f.kind === "f")) {
           const args = fn.arg_types.map((type, i) => `$${i + 1}::${type}`).join(", ");
-          attempts.push([`select ${fn.is_trigger ? "" : "* from "}public.${fn.name}(${args})`,
-            fn.arg_types.map((type, i) => textArgument(fn.arg_names[i], type))]);
+          attempts.push([
+            `select ${fn.is_trigger ? "" : "* from "}public.${fn.name}(${args})`,
+            fn.arg_types.map((type, i) => textArgument(fn.arg_names[i], type)),
+          ]);
         }
         for (const [sql, params] of attempts) {
           await client.query("begin");
           await client.query(`set local role ${role}`);
-          const outcome = await client.query(sql, params).then((r) => `succeeded with ${r.rowCount} rows`, (err) => err.code);
+          const outcome = await client.query(sql, params).then(
+            (r) => `succeeded with ${r.rowCount} rows`,
+            (err) => err.code,
+          );
           await client.query("rollback");
           assert.equal(outcome, "42501", `${role}: ${sql}`);
           probes.sql++;

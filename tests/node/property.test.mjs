@@ -27,11 +27,20 @@ after(async () => {
 // Expiries are whole minutes from now and clock moves whole minutes, so no expiry is
 // ever within seconds of the database's now(): the outcome never depends on timing.
 const command = fc.oneof(
-  fc.record({ op: fc.constant("set"), s: fc.nat(SIDS_PER_RUN - 1), minutes: fc.integer({ min: -5, max: 120 }), v: fc.integer(), tag: fc.string({ maxLength: 6 }) }),
+  fc.record({
+    op: fc.constant("set"),
+    s: fc.nat(SIDS_PER_RUN - 1),
+    minutes: fc.integer({ min: -5, max: 120 }),
+    v: fc.integer(),
+    tag: fc.string({ maxLength: 6 }),
+  }),
   fc.record({ op: fc.constant("get"), s: fc.nat(SIDS_PER_RUN - 1) }),
   fc.record({ op: fc.constant("touch"), s: fc.nat(SIDS_PER_RUN - 1), minutes: fc.integer({ min: -5, max: 120 }) }),
   fc.record({ op: fc.constant("destroy"), s: fc.nat(SIDS_PER_RUN - 1) }),
-  fc.record({ op: fc.constant("clock"), minutes: fc.oneof(fc.integer({ min: 1, max: 90 }), fc.constant(TOMBSTONE_MINUTES)) }),
+  fc.record({
+    op: fc.constant("clock"),
+    minutes: fc.oneof(fc.integer({ min: 1, max: 90 }), fc.constant(TOMBSTONE_MINUTES)),
+  }),
   fc.record({ op: fc.constant("cleanup") }),
 );
 
@@ -88,10 +97,13 @@ class Model {
 
 /** The stored rows of `sids`, in the model's shape. */
 async function storedRows(sids) {
-  const { rows } = await admin.query(`
+  const { rows } = await admin.query(
+    `
     select sid, data, round(extract(epoch from expires_at - now()) / 60)::int as minutes_left,
            round(extract(epoch from now() - destroyed_at) / 60)::int as destroyed_minutes_ago
-      from public.sessions where sid = any($1)`, [sids]);
+      from public.sessions where sid = any($1)`,
+    [sids],
+  );
   return new Map(rows.map((r) => [r.sid, {
     data: r.data,
     minutesLeft: r.minutes_left || 0, // -0 is 0
@@ -127,9 +139,12 @@ for (const [name, make] of Object.entries(BACKENDS)) {
               await store.destroy(sid);
               model.destroy(sid);
             } else if (cmd.op === "clock") {
-              await admin.query(`update public.sessions
+              await admin.query(
+                `update public.sessions
                   set expires_at = expires_at - make_interval(mins => $2), destroyed_at = destroyed_at - make_interval(mins => $2)
-                where sid = any($1)`, [sids, cmd.minutes]);
+                where sid = any($1)`,
+                [sids, cmd.minutes],
+              );
               model.clock(cmd.minutes);
             } else {
               // Loop as every caller of the batch function does; expired rows of other files may go too.
@@ -139,7 +154,9 @@ for (const [name, make] of Object.entries(BACKENDS)) {
               model.cleanup();
             }
             assert.deepEqual(await storedRows(sids), model.rows, `${where}: stored rows`);
-            for (const s of sids) assert.deepEqual(await store.get(s), model.live(s)?.data ?? null, `${where}: get ${s}`);
+            for (const s of sids) {
+              assert.deepEqual(await store.get(s), model.live(s)?.data ?? null, `${where}: get ${s}`);
+            }
             steps++;
           }
         });

@@ -6,7 +6,16 @@ import pg from "pg";
 import { RpcError, SupabaseSessionStore } from "../../dist/esm/index.js";
 import { supabaseClient } from "./support/backends.mjs";
 import {
-  admin, ANON_KEY, DATABASE_URL, inMinutes, newSid, row, sessionWith, SUPABASE_URL, track, endPools,
+  admin,
+  ANON_KEY,
+  DATABASE_URL,
+  endPools,
+  inMinutes,
+  newSid,
+  row,
+  sessionWith,
+  SUPABASE_URL,
+  track,
 } from "./support/store-fixtures.mjs";
 
 after(endPools);
@@ -15,9 +24,19 @@ describe("supabase-js backend: roles", () => {
   test("as anon every operation fails with a permission error", async () => {
     const store = new SupabaseSessionStore({ client: supabaseClient(SUPABASE_URL, ANON_KEY) });
     const sid = newSid();
-    for (const op of [() => store.get(sid), () => store.set(sid, sessionWith(inMinutes(30))), () => store.length(),
-      () => store.destroy(sid), () => store.clear()]) {
-      await assert.rejects(op(), (err) => err instanceof RpcError && err.code === "42501" && [401, 403].includes(err.status));
+    for (
+      const op of [
+        () => store.get(sid),
+        () => store.set(sid, sessionWith(inMinutes(30))),
+        () => store.length(),
+        () => store.destroy(sid),
+        () => store.clear(),
+      ]
+    ) {
+      await assert.rejects(
+        op(),
+        (err) => err instanceof RpcError && err.code === "42501" && [401, 403].includes(err.status),
+      );
     }
     assert.equal(await row(sid), undefined);
   });
@@ -41,11 +60,13 @@ describe("pg backend: prepared statements", () => {
     const durableFlags = [];
     const pool = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
     track(pool);
-    const spy = { query: (config) => {
-      if (/session_(save|touch)/.test(config.text)) durableFlags.push(config.values.at(-1));
-      else assert.ok(!config.values?.includes(false), `${config.text} is not asked to relax anything`);
-      return pool.query(config);
-    } };
+    const spy = {
+      query: (config) => {
+        if (/session_(save|touch)/.test(config.text)) durableFlags.push(config.values.at(-1));
+        else assert.ok(!config.values?.includes(false), `${config.text} is not asked to relax anything`);
+        return pool.query(config);
+      },
+    };
     const sid = newSid("relaxed-flags");
     for (const relaxedDurability of [true, false]) {
       const store = new SupabaseSessionStore({ pool: spy, relaxedDurability });
@@ -70,7 +91,8 @@ describe("pg backend: prepared statements", () => {
     const updates = async () => {
       await pool.query("select pg_stat_force_next_flush()");
       const { rows: [r] } = await admin.query(
-        "select pg_stat_clear_snapshot(), n_tup_upd::int as n from pg_stat_user_tables where relname = 'sessions' and schemaname = 'public'");
+        "select pg_stat_clear_snapshot(), n_tup_upd::int as n from pg_stat_user_tables where relname = 'sessions' and schemaname = 'public'",
+      );
       return r.n;
     };
     // n_tup_upd is table-wide: other connections of this suite may flush their own earlier

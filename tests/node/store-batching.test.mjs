@@ -5,7 +5,14 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { callbackCalls } from "./support/backends.mjs";
 import {
-  admin, COUNTED_BACKENDS, inMinutes, newSid, row, sessionWith, settle, endPools,
+  admin,
+  COUNTED_BACKENDS,
+  endPools,
+  inMinutes,
+  newSid,
+  row,
+  sessionWith,
+  settle,
 } from "./support/store-fixtures.mjs";
 
 after(endPools);
@@ -22,9 +29,16 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       // The saves' call answered five callers: until the turn ends, operations gather.
       await settle();
       calls.count = 0;
-      const [a, b, c, d, e, none, again] = await Promise.all([...sids.map((sid) => store.get(sid)), store.get(missing),
-        store.get(sids[4])]);
-      assert.equal(calls.count, 2, "seven concurrent gets: the first alone (nothing else under way), the other six in one call");
+      const [a, b, c, d, e, none, again] = await Promise.all([
+        ...sids.map((sid) => store.get(sid)),
+        store.get(missing),
+        store.get(sids[4]),
+      ]);
+      assert.equal(
+        calls.count,
+        2,
+        "seven concurrent gets: the first alone (nothing else under way), the other six in one call",
+      );
       assert.deepEqual([a, b, c, d, e].map((sess) => sess.i), [0, 1, 2, 3, 4], "no session answers for another");
       assert.equal(none, null);
       assert.deepEqual(again, e, "two gets of one session see the same data");
@@ -35,17 +49,20 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
     test("a failing batched call fails every get, set and touch in it, each through its own callback once", async () => {
       const { store: closed } = make();
       await closed.close();
-      const ops = [(sid, cb) => closed.get(sid, cb), (sid, cb) => closed.touch(sid, sessionWith(inMinutes(30)), cb),
-        (sid, cb) => closed.set(sid, sessionWith(inMinutes(30)), cb)];
-      const outcomes = await Promise.all(ops.flatMap((op) => ["x", "y"].map((sid) =>
-        callbackCalls((cb) => op(newSid(sid), cb)))));
+      const ops = [
+        (sid, cb) => closed.get(sid, cb),
+        (sid, cb) => closed.touch(sid, sessionWith(inMinutes(30)), cb),
+        (sid, cb) => closed.set(sid, sessionWith(inMinutes(30)), cb),
+      ];
+      const outcomes = await Promise.all(
+        ops.flatMap((op) => ["x", "y"].map((sid) => callbackCalls((cb) => op(newSid(sid), cb)))),
+      );
       assert.equal(outcomes.length, 6);
       for (const calls of outcomes) {
         assert.match(String(calls[0][0]), /closed/);
         assert.equal(calls.length, 1);
       }
     });
-
 
     test("concurrent touches share a round trip, and each has its own effect", async () => {
       const base = inMinutes(30);
@@ -57,13 +74,14 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       const { store: lazy, calls: lazyCalls } = make({ touchAfter: 60 });
       const moved = new Date(base.getTime() + 120_000);
       const callbacks = { due: 0, fresh: 0, destroyed: 0, unknown: 0 };
-      const touch = (label, sid, expires) => new Promise((resolve, reject) => {
-        lazy.touch(sid, sessionWith(expires), (err) => {
-          callbacks[label]++;
-          if (err) reject(err);
-          else resolve();
+      const touch = (label, sid, expires) =>
+        new Promise((resolve, reject) => {
+          lazy.touch(sid, sessionWith(expires), (err) => {
+            callbacks[label]++;
+            if (err) reject(err);
+            else resolve();
+          });
         });
-      });
       await Promise.all([
         touch("due", due, moved),
         touch("fresh", fresh, new Date(base.getTime() + 10_000)),
@@ -79,24 +97,38 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.equal(tomb.xmin, before.destroyed.xmin, "the tombstone is not written");
       assert.ok(tomb.destroyed_at && tomb.expires_at <= new Date(), "…nor revived");
       assert.equal(await row(unknown), undefined, "an unknown sid is not created");
-      assert.deepEqual(await lazy.get(due), JSON.parse(JSON.stringify(sessionWith(base, { sid: due }))), "data untouched");
+      assert.deepEqual(
+        await lazy.get(due),
+        JSON.parse(JSON.stringify(sessionWith(base, { sid: due }))),
+        "data untouched",
+      );
     });
 
     test("concurrent sets: the first goes at once, the others of its turn share one call, each has its own effect", async () => {
-      const [fresh, existing, destroyed, past, noExpiry, twice] = ["fresh", "existing", "destroyed", "past", "ttl", "twice"].map(newSid);
-      await Promise.all([existing, destroyed, past].map((sid) => store.set(sid, sessionWith(inMinutes(30), { v: "old" }))));
+      const [fresh, existing, destroyed, past, noExpiry, twice] = [
+        "fresh",
+        "existing",
+        "destroyed",
+        "past",
+        "ttl",
+        "twice",
+      ].map(newSid);
+      await Promise.all(
+        [existing, destroyed, past].map((sid) => store.set(sid, sessionWith(inMinutes(30), { v: "old" }))),
+      );
       await store.destroy(destroyed);
       const tomb = await row(destroyed);
       const expires = inMinutes(45);
       const later = inMinutes(50);
       const callbacks = [];
-      const set = (sid, sess) => new Promise((resolve, reject) => {
-        store.set(sid, sess, (err) => {
-          callbacks.push(sid);
-          if (err) reject(err);
-          else resolve();
+      const set = (sid, sess) =>
+        new Promise((resolve, reject) => {
+          store.set(sid, sess, (err) => {
+            callbacks.push(sid);
+            if (err) reject(err);
+            else resolve();
+          });
         });
-      });
       calls.count = 0;
       await Promise.all([
         set(fresh, sessionWith(expires, { v: "fresh" })),
@@ -120,7 +152,9 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.deepEqual(after.data, {}, "…nor revived");
       assert.equal(await row(past), undefined, "an expiry already past deletes the session");
       const { rows: [ttl] } = await admin.query(
-        "select data->>'v' as v, extract(epoch from expires_at - updated_at)::int as secs from public.sessions where sid = $1", [noExpiry]);
+        "select data->>'v' as v, extract(epoch from expires_at - updated_at)::int as secs from public.sessions where sid = $1",
+        [noExpiry],
+      );
       assert.deepEqual(ttl, { v: "ttl", secs: store.ttl }, "no cookie expiry: now() + ttl on the database clock");
       const last = await row(twice);
       assert.equal(last.data.v, "second", "one sid saved twice in one batch keeps the later save");
@@ -143,7 +177,13 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
     test("one sid touched three times at once: in issue order, the two that waited merge, the last expiry wins", async () => {
       const sid = newSid("twice");
       await store.set(sid, sessionWith(inMinutes(30)));
-      for (const [first, middle, last] of [[inMinutes(40), inMinutes(45), inMinutes(50)], [inMinutes(70), inMinutes(80), inMinutes(60)]]) {
+      for (
+        const [first, middle, last] of [[inMinutes(40), inMinutes(45), inMinutes(50)], [
+          inMinutes(70),
+          inMinutes(80),
+          inMinutes(60),
+        ]]
+      ) {
         calls.count = 0;
         await Promise.all([first, middle, last].map((at) => store.touch(sid, sessionWith(at))));
         assert.equal(calls.count, 2, "the first alone; the others wait for it (same session) and go as one entry");
@@ -153,9 +193,19 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
 
     test("concurrent saves and touches share one call and one commit, each with its own effect", async () => {
       const base = inMinutes(30);
-      const [saved, touched, savedThenTouched, touchedThenSaved, destroyed, gone] =
-        ["saved", "touched", "save-touch", "touch-save", "destroyed", "gone"].map(newSid);
-      await Promise.all([touched, savedThenTouched, touchedThenSaved, destroyed].map((sid) => store.set(sid, sessionWith(base, { v: "old" }))));
+      const [saved, touched, savedThenTouched, touchedThenSaved, destroyed, gone] = [
+        "saved",
+        "touched",
+        "save-touch",
+        "touch-save",
+        "destroyed",
+        "gone",
+      ].map(newSid);
+      await Promise.all(
+        [touched, savedThenTouched, touchedThenSaved, destroyed].map((sid) =>
+          store.set(sid, sessionWith(base, { v: "old" }))
+        ),
+      );
       await store.destroy(destroyed);
       const tomb = await row(destroyed);
       const later = inMinutes(50);
@@ -177,7 +227,9 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       await read;
       assert.equal(calls.count, 2, "the read, and one call for eight concurrent writes of both kinds");
       const written = await admin.query(
-        "select count(distinct xmin::text)::int as commits from public.sessions where sid = any($1)", [[saved, touched, savedThenTouched, touchedThenSaved]]);
+        "select count(distinct xmin::text)::int as commits from public.sessions where sid = any($1)",
+        [[saved, touched, savedThenTouched, touchedThenSaved]],
+      );
       assert.equal(written.rows[0].commits, 1, "…and one transaction wrote all four");
       assert.equal((await row(saved)).data.v, "saved");
       const t = await row(touched);
@@ -193,34 +245,39 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.equal(await row(gone), undefined, "an expiry already past stores nothing");
     });
 
-    test("two stores saving and touching overlapping sessions in opposite orders never deadlock", { timeout: 120_000 }, async () => {
-      const sids = Array.from({ length: 20 }, (_, i) => newSid(`lock-${String(i).padStart(2, "0")}`));
-      await Promise.all(sids.map((sid) => store.set(sid, sessionWith(inMinutes(30)))));
-      const stores = [make().store, make().store];
-      const writes = [];
-      const start = Date.now();
-      const expiry = (round) => new Date(start + (40 + round) * 60_000);
-      for (let round = 0; round < 200; round++) {
-        const expires = expiry(round);
-        // Each round is its own batch per store and kind: the writes go out on the next turn,
-        // while earlier rounds' calls may still hold row locks.
-        const [first, second] = round % 2 ? [stores[0], stores[1]] : [stores[1], stores[0]];
-        // One store saves the first half and touches the second, the other the reverse, in
-        // opposite orders: each call holds both kinds, as under load (session_write).
-        const [low, high] = [sids.slice(0, 10), sids.slice(10)];
-        writes.push(...low.map((sid) => first.set(sid, sessionWith(expires, { round }))));
-        writes.push(...high.map((sid) => first.touch(sid, sessionWith(expires))));
-        writes.push(...[...high].reverse().map((sid) => second.set(sid, sessionWith(expires, { round }))));
-        writes.push(...[...low].reverse().map((sid) => second.touch(sid, sessionWith(expires))));
-        await settle();
-      }
-      const outcomes = await Promise.allSettled(writes);
-      const failures = outcomes.filter((o) => o.status === "rejected").map((o) => o.reason);
-      assert.deepEqual(failures.map((err) => err.code ?? String(err)), [], "no write failed (no 40P01 deadlock)");
-      const { rows } = await admin.query("select expires_at from public.sessions where sid = any($1)", [sids]);
-      assert.equal(rows.length, sids.length);
-      for (const { expires_at: at } of rows) assert.ok(at >= expiry(0) && at <= expiry(199), "each holds a round's expiry");
-    });
-
+    test(
+      "two stores saving and touching overlapping sessions in opposite orders never deadlock",
+      { timeout: 120_000 },
+      async () => {
+        const sids = Array.from({ length: 20 }, (_, i) => newSid(`lock-${String(i).padStart(2, "0")}`));
+        await Promise.all(sids.map((sid) => store.set(sid, sessionWith(inMinutes(30)))));
+        const stores = [make().store, make().store];
+        const writes = [];
+        const start = Date.now();
+        const expiry = (round) => new Date(start + (40 + round) * 60_000);
+        for (let round = 0; round < 200; round++) {
+          const expires = expiry(round);
+          // Each round is its own batch per store and kind: the writes go out on the next turn,
+          // while earlier rounds' calls may still hold row locks.
+          const [first, second] = round % 2 ? [stores[0], stores[1]] : [stores[1], stores[0]];
+          // One store saves the first half and touches the second, the other the reverse, in
+          // opposite orders: each call holds both kinds, as under load (session_write).
+          const [low, high] = [sids.slice(0, 10), sids.slice(10)];
+          writes.push(...low.map((sid) => first.set(sid, sessionWith(expires, { round }))));
+          writes.push(...high.map((sid) => first.touch(sid, sessionWith(expires))));
+          writes.push(...[...high].reverse().map((sid) => second.set(sid, sessionWith(expires, { round }))));
+          writes.push(...[...low].reverse().map((sid) => second.touch(sid, sessionWith(expires))));
+          await settle();
+        }
+        const outcomes = await Promise.allSettled(writes);
+        const failures = outcomes.filter((o) => o.status === "rejected").map((o) => o.reason);
+        assert.deepEqual(failures.map((err) => err.code ?? String(err)), [], "no write failed (no 40P01 deadlock)");
+        const { rows } = await admin.query("select expires_at from public.sessions where sid = any($1)", [sids]);
+        assert.equal(rows.length, sids.length);
+        for (const { expires_at: at } of rows) {
+          assert.ok(at >= expiry(0) && at <= expiry(199), "each holds a round's expiry");
+        }
+      },
+    );
   });
 }

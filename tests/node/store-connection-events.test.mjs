@@ -6,7 +6,17 @@ import pg from "pg";
 import { RpcError, SupabaseSessionStore } from "../../dist/esm/index.js";
 import { quietPool, supabaseClient } from "./support/backends.mjs";
 import {
-  closedPortUrl, DATABASE_URL, inMinutes, newSid, SERVICE_ROLE_KEY, sessionWith, settle, SUPABASE_URL, track, waitFor, endPools,
+  closedPortUrl,
+  DATABASE_URL,
+  endPools,
+  inMinutes,
+  newSid,
+  SERVICE_ROLE_KEY,
+  sessionWith,
+  settle,
+  SUPABASE_URL,
+  track,
+  waitFor,
 } from "./support/store-fixtures.mjs";
 
 after(endPools);
@@ -44,9 +54,19 @@ describe("failures: callbacks once, no unhandled rejection, connect/disconnect",
 
   test("a pool that rejects (or throws) reaches every callback exactly once", async () => {
     const rejecting = { query: () => Promise.reject(Object.assign(new Error("query failed"), { code: "XX000" })) };
-    await assertEachCallbackOnce(new SupabaseSessionStore({ pool: rejecting }), (err) => assert.equal(err.code, "XX000"));
-    const throwing = { query: () => { throw new Error("sync failure"); } };
-    await assertEachCallbackOnce(new SupabaseSessionStore({ pool: throwing }), (err) => assert.match(err.message, /sync failure/));
+    await assertEachCallbackOnce(
+      new SupabaseSessionStore({ pool: rejecting }),
+      (err) => assert.equal(err.code, "XX000"),
+    );
+    const throwing = {
+      query: () => {
+        throw new Error("sync failure");
+      },
+    };
+    await assertEachCallbackOnce(
+      new SupabaseSessionStore({ pool: throwing }),
+      (err) => assert.match(err.message, /sync failure/),
+    );
   });
 
   test("pg: disconnect on an unreachable database, connect when it answers again (probe)", async () => {
@@ -54,7 +74,12 @@ describe("failures: callbacks once, no unhandled rejection, connect/disconnect",
     const bad = quietPool({ connectionString: closedPort, max: 1 });
     const good = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
     track(bad, good);
-    const switchable = { target: bad, query(...args) { return this.target.query(...args); } };
+    const switchable = {
+      target: bad,
+      query(...args) {
+        return this.target.query(...args);
+      },
+    };
     const store = new SupabaseSessionStore({ pool: switchable });
     const events = [];
     store.on("disconnect", () => events.push("disconnect"));

@@ -6,7 +6,15 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { CorruptSessionError } from "../../dist/esm/index.js";
 import {
-  admin, COUNTED_BACKENDS, inMinutes, newSid, row, sessionWith, settle, waitFor, endPools,
+  admin,
+  COUNTED_BACKENDS,
+  endPools,
+  inMinutes,
+  newSid,
+  row,
+  sessionWith,
+  settle,
+  waitFor,
 } from "./support/store-fixtures.mjs";
 
 after(endPools);
@@ -49,7 +57,6 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       }
     });
 
-
     test("relaxedDurability commits set and touch asynchronously; destroy stays durable", async () => {
       const seen = [];
       const { store: relaxed } = make({ relaxedDurability: true });
@@ -58,11 +65,16 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       const client = await admin.connect();
       try {
         await client.query("begin");
-        await client.query("select public.session_save_one($1, '{\"cookie\": {}}', now() + interval '1 hour', null, false)", [newSid("relaxed")]);
+        await client.query(
+          "select public.session_save_one($1, '{\"cookie\": {}}', now() + interval '1 hour', null, false)",
+          [newSid("relaxed")],
+        );
         seen.push((await client.query("show synchronous_commit")).rows[0].synchronous_commit);
         await client.query("rollback");
         await client.query("begin");
-        await client.query("select public.session_save_one($1, '{\"cookie\": {}}', now() + interval '1 hour')", [newSid("durable")]);
+        await client.query("select public.session_save_one($1, '{\"cookie\": {}}', now() + interval '1 hour')", [
+          newSid("durable"),
+        ]);
         seen.push((await client.query("show synchronous_commit")).rows[0].synchronous_commit);
         await client.query("rollback");
       } finally {
@@ -94,12 +106,16 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       await ttlStore.set(sid, { cookie: { originalMaxAge: null, httpOnly: true, path: "/" }, n: 1 });
       // Inserted in one transaction, so created_at is that transaction's now().
       const { rows: [r] } = await admin.query(
-        "select extract(epoch from expires_at - created_at)::float8 as ttl from public.sessions where sid = $1", [sid]);
+        "select extract(epoch from expires_at - created_at)::float8 as ttl from public.sessions where sid = $1",
+        [sid],
+      );
       assert.equal(r.ttl, 1234);
       await admin.query("update public.sessions set expires_at = now() + interval '5 seconds' where sid = $1", [sid]);
       await ttlStore.touch(sid, { cookie: { originalMaxAge: null } });
       const { rows: [t] } = await admin.query(
-        "select extract(epoch from expires_at - updated_at)::float8 as ttl from public.sessions where sid = $1", [sid]);
+        "select extract(epoch from expires_at - updated_at)::float8 as ttl from public.sessions where sid = $1",
+        [sid],
+      );
       assert.equal(t.ttl, 1234, "touch without cookie expiry moves the expiry to the database's now() + ttl");
     });
 
@@ -133,7 +149,10 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         [newSid("badexpires")]: { cookie: { expires: "not a date" } },
       };
       for (const [sid, data] of Object.entries(bad)) {
-        await admin.query("insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')", [sid, data]);
+        await admin.query(
+          "insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')",
+          [sid, data],
+        );
       }
       for (const sid of Object.keys(bad)) assert.equal(await watched.get(sid), null);
       assert.equal(reported.length, 2);
@@ -199,7 +218,6 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.equal(lazyCalls.count, 0);
     });
 
-
     test("disableTouch: touch makes no round trip", async () => {
       const { store: still, calls: stillCalls } = make({ disableTouch: true });
       const sid = newSid();
@@ -222,7 +240,9 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.ok(tomb.destroyed_at, "a tombstone stays");
       assert.deepEqual(tomb.data, {}, "its data is wiped");
       const { rows: [live] } = await admin.query(
-        "select count(*)::int as n from public.sessions where expires_at > now() and sid = $1", [sid]);
+        "select count(*)::int as n from public.sessions where expires_at > now() and sid = $1",
+        [sid],
+      );
       assert.equal(live.n, 0, "the monitoring query does not count it");
       await store.destroy(newSid()); // destroying an unknown session is fine
     });
@@ -234,11 +254,13 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       try {
         await holder.query("begin");
         await holder.query("select 1 from public.sessions where sid = $1 for update", [sid]);
-        const waiting = (n) => waitFor(async () => {
-          const { rows: [r] } = await admin.query(
-            "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()");
-          return r.n >= n;
-        });
+        const waiting = (n) =>
+          waitFor(async () => {
+            const { rows: [r] } = await admin.query(
+              "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+            );
+            return r.n >= n;
+          });
         const destroyed = store.destroy(sid);
         await waiting(1);
         const lateSet = store.set(sid, sessionWith(inMinutes(30), { user: "ada", late: true }));
@@ -280,16 +302,26 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         ["set undefined sid", TypeError, (cb) => store.set(undefined, ok, cb)],
         ["set circular data", TypeError, (cb) => store.set(newSid(), circular, cb)],
         ["set BigInt data", TypeError, (cb) => store.set(newSid(), sessionWith(inMinutes(30), { big: 10n }), cb)],
-        ["set data over maxDataBytes", RangeError, (cb) => store.set(newSid(), sessionWith(inMinutes(30), { blob: "x".repeat(70_000) }), cb)],
+        [
+          "set data over maxDataBytes",
+          RangeError,
+          (cb) => store.set(newSid(), sessionWith(inMinutes(30), { blob: "x".repeat(70_000) }), cb),
+        ],
         ["set cookie that is not an object", TypeError, (cb) => store.set(newSid(), { cookie: "yes", user: 1 }, cb)],
         ["set data that is not an object", TypeError, (cb) => store.set(newSid(), "text", cb)],
-        ["set data with a NUL character", TypeError, (cb) => store.set(newSid(), sessionWith(inMinutes(30), { s: "a\0b" }), cb)],
+        [
+          "set data with a NUL character",
+          TypeError,
+          (cb) => store.set(newSid(), sessionWith(inMinutes(30), { s: "a\0b" }), cb),
+        ],
         ["set invalid cookie.expires", RangeError, (cb) => store.set(newSid(), sessionWith("yesterday-ish"), cb)],
         ["touch empty sid", TypeError, (cb) => store.touch("", ok, cb)],
         ["destroy object sid", TypeError, (cb) => store.destroy({}, cb)],
         ["destroyUserSessions empty user", TypeError, (cb) => store.destroyUserSessions("", cb)],
       ];
-      const { rows: [before] } = await admin.query("select count(*)::int as n, max(updated_at) as t from public.sessions");
+      const { rows: [before] } = await admin.query(
+        "select count(*)::int as n, max(updated_at) as t from public.sessions",
+      );
       for (const [label, Type, run] of cases) {
         calls.count = 0;
         const seen = [];
@@ -301,7 +333,9 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         assert.ok(seen[0].message.length > 10, `${label}: a useful message`);
         assert.equal(calls.count, 0, `${label}: no database call`);
       }
-      const { rows: [afterAll] } = await admin.query("select count(*)::int as n, max(updated_at) as t from public.sessions");
+      const { rows: [afterAll] } = await admin.query(
+        "select count(*)::int as n, max(updated_at) as t from public.sessions",
+      );
       assert.deepEqual(afterAll, before, "nothing changed");
     });
 
@@ -312,7 +346,8 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       for (const sid of mine) await store.set(sid, sessionWith(inMinutes(30), { passport: { user } }));
       await store.set(other, sessionWith(inMinutes(30), { passport: { user: `${user}-other` } }));
       const cbResult = await new Promise((resolve, reject) =>
-        store.destroyUserSessions(user, (err, n) => (err ? reject(err) : resolve(n))));
+        store.destroyUserSessions(user, (err, n) => (err ? reject(err) : resolve(n)))
+      );
       assert.equal(cbResult, 2);
       for (const sid of mine) assert.equal(await store.get(sid), null);
       assert.ok(await store.get(other));
@@ -329,7 +364,9 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       const live = [newSid("live"), newSid("live")];
       const expired = newSid("expired");
       for (const sid of [...live, expired]) await store.set(sid, sessionWith(inMinutes(30), { sid }));
-      await admin.query("update public.sessions set expires_at = now() - interval '1 second' where sid = $1", [expired]);
+      await admin.query("update public.sessions set expires_at = now() - interval '1 second' where sid = $1", [
+        expired,
+      ]);
       const all = await store.all();
       const ids = await store.ids();
       for (const sid of live) {
@@ -337,7 +374,9 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         assert.ok(ids.includes(sid), `${sid} not in ${ids.length} ids ${JSON.stringify(ids.slice(0, 3))}`);
       }
       assert.ok(!(expired in all) && !ids.includes(expired));
-      const { rows: [monitor] } = await admin.query("select count(*)::int as n from public.sessions where expires_at > now()");
+      const { rows: [monitor] } = await admin.query(
+        "select count(*)::int as n from public.sessions where expires_at > now()",
+      );
       assert.equal(await store.length(), monitor.n);
       assert.equal(ids.length, monitor.n);
       assert.equal(Object.keys(all).length, monitor.n);

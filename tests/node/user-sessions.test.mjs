@@ -9,8 +9,11 @@ import { CorruptSessionError, LIST_PAGE_SIZE, SupabaseSessionStore } from "../..
 import { quietPool, sessionFor, supabaseClient } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
 
-const { DATABASE_URL, SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY } =
-  requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
+const { DATABASE_URL, SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY } = requireEnv(
+  "DATABASE_URL",
+  "SUPABASE_URL",
+  "SUPABASE_SERVICE_ROLE_KEY",
+);
 
 // Hosted Supabase's default db-max-rows: PostgREST passes on at most this many rows of a
 // set-returning call, silently.
@@ -74,7 +77,9 @@ async function capRows(res, maxRows, calls) {
 
 async function row(sid) {
   const { rows } = await admin.query(
-    "select data, expires_at, created_at, updated_at, destroyed_at from public.sessions where sid = $1", [sid]);
+    "select data, expires_at, created_at, updated_at, destroyed_at from public.sessions where sid = $1",
+    [sid],
+  );
   return rows[0];
 }
 
@@ -84,7 +89,8 @@ async function seed(sid, user, { minutesAgo = 0, expiresInMinutes = 60, extra = 
   await admin.query(
     `insert into public.sessions (sid, data, expires_at, created_at, updated_at)
      values ($1, $2, now() + make_interval(mins => $3), now() - make_interval(mins => $4 + 60), now() - make_interval(mins => $4))`,
-    [sid, data, expiresInMinutes, minutesAgo]);
+    [sid, data, expiresInMinutes, minutesAgo],
+  );
 }
 
 /** Resolves once `n` backends wait for a row lock (the tests run one at a time); fails after 10 s. */
@@ -92,7 +98,8 @@ async function lockWaiters(n) {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const { rows: [r] } = await admin.query(
-      "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()");
+      "select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()",
+    );
     if (r.n >= n) return;
     if (Date.now() > deadline) throw new Error(`${r.n} of ${n} expected lock waiters after 10 s`);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -112,7 +119,10 @@ for (const [name, make] of Object.entries(backends)) {
     test("lists the user's live sessions by handle, most recently active first, in one round trip", async () => {
       const user = newUser();
       const [recent, older, oldest] = [newSid(), newSid(), newSid()];
-      await seed(older, user, { minutesAgo: 30, extra: { device: { userAgent: "Firefox", signedInAt: "2026-12-01T09:00:00.000Z" } } });
+      await seed(older, user, {
+        minutesAgo: 30,
+        extra: { device: { userAgent: "Firefox", signedInAt: "2026-12-01T09:00:00.000Z" } },
+      });
       await seed(recent, user, { minutesAgo: 1 });
       await seed(oldest, user, { minutesAgo: 90 });
       const expired = newSid();
@@ -125,13 +135,18 @@ for (const [name, make] of Object.entries(backends)) {
       calls.count = 0;
       const list = await store.listUserSessions(user);
       assert.equal(calls.count, 1, "one round trip");
-      assert.deepEqual(list.map((s) => s.id), [recent, older, oldest].map(sha256),
-        "exactly the live ones, newest first: not the expired, the destroyed or another user's");
+      assert.deepEqual(
+        list.map((s) => s.id),
+        [recent, older, oldest].map(sha256),
+        "exactly the live ones, newest first: not the expired, the destroyed or another user's",
+      );
       const [, shown] = list;
       const stored = await row(older);
       assert.deepEqual(shown.session, stored.data, "the session data, as get returns it");
       assert.deepEqual(shown.session.device, { userAgent: "Firefox", signedInAt: "2026-12-01T09:00:00.000Z" });
-      for (const key of ["createdAt", "lastActiveAt", "expiresAt"]) assert.ok(shown[key] instanceof Date, `${key} is a Date`);
+      for (const key of ["createdAt", "lastActiveAt", "expiresAt"]) {
+        assert.ok(shown[key] instanceof Date, `${key} is a Date`);
+      }
       assert.equal(shown.createdAt.getTime(), stored.created_at.getTime());
       assert.equal(shown.lastActiveAt.getTime(), stored.updated_at.getTime(), "last active is updated_at");
       assert.equal(shown.expiresAt.getTime(), stored.expires_at.getTime());
@@ -153,7 +168,10 @@ for (const [name, make] of Object.entries(backends)) {
 
     test("sessionHandle is the handle the SQL computes, for any id, synchronously", async () => {
       const sids = [newSid(), "a\\x41 backslash", "quote ' \" ;--", "emoji \u{1F510} e\u0301 \u05D0", "x".repeat(255)];
-      const { rows } = await admin.query("select public.session_handle(s) as handle from unnest($1::text[]) with ordinality u(s, n) order by n", [sids]);
+      const { rows } = await admin.query(
+        "select public.session_handle(s) as handle from unnest($1::text[]) with ordinality u(s, n) order by n",
+        [sids],
+      );
       assert.deepEqual(sids.map((sid) => store.sessionHandle(sid)), rows.map((r) => r.handle));
       assert.deepEqual(sids.map((sid) => store.sessionHandle(sid)), sids.map(sha256), "hex SHA-256 of the id");
       assert.throws(() => store.sessionHandle(""), TypeError);
@@ -195,11 +213,16 @@ for (const [name, make] of Object.entries(backends)) {
       assert.equal(await store.destroyUserSession(alice, "0".repeat(64)), false, "an unknown handle ends nothing");
 
       const ended = await new Promise((resolve, reject) =>
-        store.destroyUserSession(alice, sha256(aliceSid), (err, value) => (err ? reject(err) : resolve(value))));
+        store.destroyUserSession(alice, sha256(aliceSid), (err, value) => (err ? reject(err) : resolve(value)))
+      );
       assert.equal(ended, true, "alice ends her own session (callback)");
       assert.equal(await store.get(aliceSid), null);
       assert.equal(await store.destroyUserSession(alice, sha256(aliceSid)), false, "ending it again ends nothing");
-      assert.equal(await store.destroyUserSession(alice, sha256(aliceOther).toUpperCase()), true, "hex digits in either case");
+      assert.equal(
+        await store.destroyUserSession(alice, sha256(aliceOther).toUpperCase()),
+        true,
+        "hex digits in either case",
+      );
 
       // A request still in flight on the ended session writes late: it stays ended.
       await store.set(aliceSid, sessionFor(30, { passport: { user: alice }, late: true }));
@@ -209,7 +232,11 @@ for (const [name, make] of Object.entries(backends)) {
       assert.ok(tomb.destroyed_at, "the tombstone destroy leaves");
       assert.deepEqual(tomb.data, {}, "its data wiped");
       assert.deepEqual(await store.listUserSessions(alice), []);
-      assert.deepEqual((await store.listUserSessions(bob)).map((s) => s.id), [sha256(bobSid)], "bob's session is untouched");
+      assert.deepEqual(
+        (await store.listUserSessions(bob)).map((s) => s.id),
+        [sha256(bobSid)],
+        "bob's session is untouched",
+      );
     });
 
     test("ending a session is final even when a request's late set and touch wait on its row", async () => {
@@ -241,11 +268,30 @@ for (const [name, make] of Object.entries(backends)) {
       const user = newUser();
       const sid = newSid();
       await seed(sid, user);
-      for (const hostile of [`${user}' or '1'='1`, "' or true --", "%", "_", "\\", `${user}%`, ` ${user}`, user.toUpperCase()]) {
+      for (
+        const hostile of [
+          `${user}' or '1'='1`,
+          "' or true --",
+          "%",
+          "_",
+          "\\",
+          `${user}%`,
+          ` ${user}`,
+          user.toUpperCase(),
+        ]
+      ) {
         assert.deepEqual(await store.listUserSessions(hostile), [], `listUserSessions(${JSON.stringify(hostile)})`);
-        assert.equal(await store.destroyUserSession(hostile, sha256(sid)), false, `destroyUserSession(${JSON.stringify(hostile)})`);
+        assert.equal(
+          await store.destroyUserSession(hostile, sha256(sid)),
+          false,
+          `destroyUserSession(${JSON.stringify(hostile)})`,
+        );
       }
-      assert.deepEqual((await store.listUserSessions(user)).map((s) => s.id), [sha256(sid)], "the session is untouched");
+      assert.deepEqual(
+        (await store.listUserSessions(user)).map((s) => s.id),
+        [sha256(sid)],
+        "the session is untouched",
+      );
     });
 
     test("bad input: an error through the callback and the promise, no database call", async () => {
@@ -286,8 +332,10 @@ for (const [name, make] of Object.entries(backends)) {
       const good = newSid();
       const corrupt = newSid();
       await seed(good, user);
-      await admin.query("insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')",
-        [corrupt, { passport: { user }, cookie: "not an object" }]);
+      await admin.query(
+        "insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')",
+        [corrupt, { passport: { user }, cookie: "not an object" }],
+      );
       assert.deepEqual((await watched.listUserSessions(user)).map((s) => s.id), [sha256(good)]);
       assert.equal(reported.length, 1);
       assert.ok(reported[0] instanceof CorruptSessionError);
@@ -311,7 +359,9 @@ describe("a user with more sessions than the API's row cap", () => {
        select $1 || g, jsonb_build_object('cookie', '{}'::jsonb, 'passport', jsonb_build_object('user', $2::text), 'n', g),
               now() + interval '1 hour', now() - make_interval(secs => g)
          from generate_series(1, $3::int) g
-       returning sid`, [`${user}-sid-`, user, COUNT]);
+       returning sid`,
+      [`${user}-sid-`, user, COUNT],
+    );
     expected = rows.map((r) => sha256(r.sid));
   });
 
@@ -343,8 +393,11 @@ describe("a user with more sessions than the API's row cap", () => {
     const { store, calls } = backends["supabase-js"]({ maxRows: 300 });
     // After every page, all of the user's sessions are touched (updated_at moves to now()):
     // a cursor on last activity would skip them; the handle cursor does not.
-    calls.afterEach = () => admin.query(
-      "update public.sessions set expires_at = expires_at + interval '1 second' where data #>> '{passport,user}' = $1", [user]);
+    calls.afterEach = () =>
+      admin.query(
+        "update public.sessions set expires_at = expires_at + interval '1 second' where data #>> '{passport,user}' = $1",
+        [user],
+      );
     const list = await store.listUserSessions(user);
     assert.equal(new Set(list.map((s) => s.id)).size, COUNT);
     assert.deepEqual(new Set(list.map((s) => s.id)), new Set(expected));

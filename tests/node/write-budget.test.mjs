@@ -48,7 +48,10 @@ async function saveConcurrently(count, kb) {
 
 describe("write batches are bounded by bytes (supabase-js through the gateway)", () => {
   test("the budget is well under the gateway's body limit", () => {
-    assert.ok(MAX_SET_BATCH_BYTES <= GATEWAY_BODY_LIMIT / 2, `${MAX_SET_BATCH_BYTES} is at most half of ${GATEWAY_BODY_LIMIT}`);
+    assert.ok(
+      MAX_SET_BATCH_BYTES <= GATEWAY_BODY_LIMIT / 2,
+      `${MAX_SET_BATCH_BYTES} is at most half of ${GATEWAY_BODY_LIMIT}`,
+    );
   });
 
   for (const [count, kb] of [[100, 30], [60, 60]]) {
@@ -59,7 +62,10 @@ describe("write batches are bounded by bytes (supabase-js through the gateway)",
       const largest = Math.max(...saves);
       assert.ok(largest < GATEWAY_BODY_LIMIT, `largest request ${largest} bytes`);
       // A batch holds whole sessions up to the budget; the rest of the body is ids, expiries and framing.
-      assert.ok(largest <= MAX_SET_BATCH_BYTES + 16 * 1024, `largest request ${largest} bytes, budget ${MAX_SET_BATCH_BYTES}`);
+      assert.ok(
+        largest <= MAX_SET_BATCH_BYTES + 16 * 1024,
+        `largest request ${largest} bytes, budget ${MAX_SET_BATCH_BYTES}`,
+      );
     });
   }
 

@@ -73,8 +73,11 @@ test("the callers a call answered, and what waited, share the next call; so do t
   assert.deepEqual(reads.calls.map((c) => [...c.batch.keys()]), [["busy"], ["a", "b"]]);
   reads.calls[1].answer();
   await turn();
-  assert.deepEqual(writes.calls.map((c) => [...c.batch.keys()]), [["a", "b"]],
-    "two callers answered: the moment is not quiet, their writes go together");
+  assert.deepEqual(
+    writes.calls.map((c) => [...c.batch.keys()]),
+    [["a", "b"]],
+    "two callers answered: the moment is not quiet, their writes go together",
+  );
   writes.calls[0].answer();
   await Promise.all(cohort);
 });
@@ -93,14 +96,22 @@ test("read-only traffic: a spreading batcher shares its waiting entries out over
   await Promise.all(waiting);
   waiting = sids("b", READ_ONLY_AFTER).map((sid) => reads.batcher.add(sid, 0));
   await turn();
-  assert.deepEqual(sizes(), [8, READ_ONLY_AFTER / 2, READ_ONLY_AFTER / 2], "read-only: two calls side by side, half each");
+  assert.deepEqual(
+    sizes(),
+    [8, READ_ONLY_AFTER / 2, READ_ONLY_AFTER / 2],
+    "read-only: two calls side by side, half each",
+  );
   reads.calls[1].answer();
   reads.calls[2].answer();
   await Promise.all(waiting);
   writes.batcher.add("w2", 0);
   waiting = sids("c", 8).map((sid) => reads.batcher.add(sid, 0));
   await turn();
-  assert.deepEqual(sizes(), [8, READ_ONLY_AFTER / 2, READ_ONLY_AFTER / 2, 8], "a write arrived: reads fill one call again");
+  assert.deepEqual(
+    sizes(),
+    [8, READ_ONLY_AFTER / 2, READ_ONLY_AFTER / 2, 8],
+    "a write arrived: reads fill one call again",
+  );
   reads.calls[3].answer();
   await Promise.all(waiting);
 });
@@ -141,7 +152,13 @@ test("maxBytes bounds a call's bytes; an entry larger than the budget still goes
 
 test("one session id: waiting operations merge (the later argument wins, both get the result), in issue order", async () => {
   const copies = [];
-  const { batcher, calls } = recording({ maxInFlight: 2, copy: (r) => { copies.push(r); return `copy of ${r}`; } });
+  const { batcher, calls } = recording({
+    maxInFlight: 2,
+    copy: (r) => {
+      copies.push(r);
+      return `copy of ${r}`;
+    },
+  });
   const first = batcher.add("s", "one");
   const second = batcher.add("s", "two");
   const third = batcher.add("s", "three");
@@ -204,7 +221,11 @@ test("a run() that throws synchronously fails its operations; the batcher goes o
 });
 
 test("a copy() that throws rejects the waiters not yet settled instead of leaving them hanging", async () => {
-  const { batcher, calls } = recording({ copy: () => { throw new Error("cannot copy"); } });
+  const { batcher, calls } = recording({
+    copy: () => {
+      throw new Error("cannot copy");
+    },
+  });
   batcher.add("s", 0);
   const a = batcher.add("t", 0);
   const b = batcher.add("t", 1);
@@ -218,7 +239,11 @@ test("a copy() that throws rejects the waiters not yet settled instead of leavin
 test("no timers: it makes progress with setTimeout and setInterval unavailable", async (t) => {
   t.mock.method(globalThis, "setTimeout", () => assert.fail("setTimeout used"));
   t.mock.method(globalThis, "setInterval", () => assert.fail("setInterval used"));
-  const batcher = new Batcher({ maxBatch: 10, maxInFlight: 1, run: (b) => Promise.resolve(new Map([...b.keys()].map((s) => [s, s]))) });
+  const batcher = new Batcher({
+    maxBatch: 10,
+    maxInFlight: 1,
+    run: (b) => Promise.resolve(new Map([...b.keys()].map((s) => [s, s]))),
+  });
   const results = await Promise.all(["a", "b", "c", "a"].map((sid) => batcher.add(sid, 0)));
   assert.deepEqual(results, ["a", "b", "c", "a"]);
 });

@@ -14,7 +14,11 @@ Deno.test("service keys: SUPABASE_SECRET_KEYS's values, `default` first, then th
   });
   assert.deepEqual(serviceKeys(env), ["sb_secret_default", "sb_secret_other", "legacy-jwt"]);
   assert.deepEqual(serviceKeys(envOf({})), []);
-  assert.deepEqual(serviceKeys(envOf({ SUPABASE_SECRET_KEYS: "", SUPABASE_SERVICE_ROLE_KEY: "" })), [], "empty values never count");
+  assert.deepEqual(
+    serviceKeys(envOf({ SUPABASE_SECRET_KEYS: "", SUPABASE_SERVICE_ROLE_KEY: "" })),
+    [],
+    "empty values never count",
+  );
 });
 
 Deno.test("accepted keys: the service keys and a non-empty CLEANUP_SECRET", () => {
@@ -25,8 +29,11 @@ Deno.test("accepted keys: the service keys and a non-empty CLEANUP_SECRET", () =
 
 Deno.test("SUPABASE_SECRET_KEYS that is not a JSON object is a 500 refusal saying so", () => {
   for (const raw of ["not json", "[1]", '"key"', "null"]) {
-    assert.throws(() => serviceKeys(envOf({ SUPABASE_SECRET_KEYS: raw })), (err) =>
-      err instanceof Refusal && err.status === 500 && /must be a JSON object/.test(err.body.error), raw);
+    assert.throws(
+      () => serviceKeys(envOf({ SUPABASE_SECRET_KEYS: raw })),
+      (err) => err instanceof Refusal && err.status === 500 && /must be a JSON object/.test(err.body.error),
+      raw,
+    );
   }
 });
 

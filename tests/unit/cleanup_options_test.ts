@@ -5,7 +5,11 @@ import { readOptions } from "../../functions/cleanup-sessions/options.ts";
 import { Refusal } from "../../functions/cleanup-sessions/refusal.ts";
 
 const post = (body?: BodyInit, type = "application/json") =>
-  new Request("http://function.test/", { method: "POST", body, headers: body === undefined ? {} : { "content-type": type } });
+  new Request("http://function.test/", {
+    method: "POST",
+    body,
+    headers: body === undefined ? {} : { "content-type": type },
+  });
 
 async function refusal(req: Request): Promise<Refusal> {
   try {
@@ -24,7 +28,11 @@ Deno.test("no body: the defaults", async () => {
 
 Deno.test("each field within its limits is taken; a charset parameter is fine", async () => {
   const body = JSON.stringify({ batchSize: 1, timeBudgetMs: 120_000, dryRun: true });
-  assert.deepEqual(await readOptions(post(body, "application/json; charset=utf-8")), { batchSize: 1, timeBudgetMs: 120_000, dryRun: true });
+  assert.deepEqual(await readOptions(post(body, "application/json; charset=utf-8")), {
+    batchSize: 1,
+    timeBudgetMs: 120_000,
+    dryRun: true,
+  });
 });
 
 Deno.test("400 for a bad value, an unknown field (named only when it looks like one), bad JSON, a non-object", async () => {

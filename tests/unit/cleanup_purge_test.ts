@@ -31,7 +31,13 @@ const options = (o: Partial<{ batchSize: number; timeBudgetMs: number; dryRun: b
 Deno.test("batches until a short one: everything expired is gone", async () => {
   const { rpc, calls } = scripted([10, 10, "3"]);
   const result = await purge(rpc, options(), ticking(1));
-  assert.deepEqual({ ...result, durationMs: undefined }, { deleted: 23, batches: 3, more: false, dryRun: false, durationMs: undefined });
+  assert.deepEqual({ ...result, durationMs: undefined }, {
+    deleted: 23,
+    batches: 3,
+    more: false,
+    dryRun: false,
+    durationMs: undefined,
+  });
   assert.deepEqual(calls, Array(3).fill(["cleanup_expired_sessions", { batch_size: 10 }]));
 });
 
@@ -49,7 +55,14 @@ Deno.test("a dry run only counts", async () => {
   const { rpc, calls } = scripted(["7"]);
   const result = await purge(rpc, options({ dryRun: true }), ticking(1));
   assert.deepEqual(calls, [["count_expired_sessions", undefined]]);
-  assert.deepEqual({ ...result, durationMs: 0 }, { deleted: 0, batches: 0, more: true, durationMs: 0, dryRun: true, expired: 7 });
+  assert.deepEqual({ ...result, durationMs: 0 }, {
+    deleted: 0,
+    batches: 0,
+    more: true,
+    durationMs: 0,
+    dryRun: true,
+    expired: 7,
+  });
   assert.equal((await purge(scripted([0]).rpc, options({ dryRun: true }))).more, false);
 });
 

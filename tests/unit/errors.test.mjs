@@ -7,20 +7,49 @@ import { CorruptSessionError, isConnectionError, RpcError } from "../../dist/esm
 const withCode = (code) => Object.assign(new Error("x"), { code });
 
 test("network failures, server shutdowns and connection-class SQLSTATEs are connection errors", () => {
-  for (const code of ["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "ENOTFOUND", "UND_ERR_SOCKET", "57P01", "57P03", "08006", "08001", "PGRST000", "PGRST002"]) {
+  for (
+    const code of [
+      "ECONNREFUSED",
+      "ECONNRESET",
+      "ETIMEDOUT",
+      "EPIPE",
+      "ENOTFOUND",
+      "UND_ERR_SOCKET",
+      "57P01",
+      "57P03",
+      "08006",
+      "08001",
+      "PGRST000",
+      "PGRST002",
+    ]
+  ) {
     assert.equal(isConnectionError(withCode(code)), true, code);
   }
 });
 
 test("an RpcError with no response or a gateway status is one; other statuses are not", () => {
-  for (const status of [0, 502, 503, 504]) assert.equal(isConnectionError(new RpcError({ message: "m" }, status)), true, String(status));
-  for (const status of [400, 401, 403, 404, 500]) assert.equal(isConnectionError(new RpcError({ message: "m" }, status)), false, String(status));
-  assert.equal(isConnectionError(Object.assign(new Error("m"), { status: 503 })), false, "only an RpcError's status counts");
+  for (const status of [0, 502, 503, 504]) {
+    assert.equal(isConnectionError(new RpcError({ message: "m" }, status)), true, String(status));
+  }
+  for (const status of [400, 401, 403, 404, 500]) {
+    assert.equal(isConnectionError(new RpcError({ message: "m" }, status)), false, String(status));
+  }
+  assert.equal(
+    isConnectionError(Object.assign(new Error("m"), { status: 503 })),
+    false,
+    "only an RpcError's status counts",
+  );
 });
 
 test("node-postgres's code-less connection messages are connection errors", () => {
-  for (const message of ["Connection terminated unexpectedly", "Connection terminated due to connection timeout",
-    "timeout exceeded when trying to connect", "Client has encountered a connection error and is not queryable"]) {
+  for (
+    const message of [
+      "Connection terminated unexpectedly",
+      "Connection terminated due to connection timeout",
+      "timeout exceeded when trying to connect",
+      "Client has encountered a connection error and is not queryable",
+    ]
+  ) {
     assert.equal(isConnectionError(new Error(message)), true, message);
   }
 });
@@ -37,8 +66,20 @@ test("a cause or an AggregateError's errors are followed, a few levels deep only
 });
 
 test("query failures and non-errors are not connection errors", () => {
-  for (const err of [withCode("42501"), withCode("22023"), withCode("23505"), withCode("XX000"), new TypeError("bad"),
-    new CorruptSessionError("sid", "r"), null, undefined, "ECONNREFUSED", 0]) {
+  for (
+    const err of [
+      withCode("42501"),
+      withCode("22023"),
+      withCode("23505"),
+      withCode("XX000"),
+      new TypeError("bad"),
+      new CorruptSessionError("sid", "r"),
+      null,
+      undefined,
+      "ECONNREFUSED",
+      0,
+    ]
+  ) {
     assert.equal(isConnectionError(err), false, String(err?.code ?? err));
   }
 });

@@ -3,7 +3,14 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CorruptSessionError } from "../../dist/esm/errors.js";
-import { checkSid, cookieExpiry, MAX_SID_LENGTH, parseStoredSession, serializeSession, toEpochMs } from "../../dist/esm/session-data.js";
+import {
+  checkSid,
+  cookieExpiry,
+  MAX_SID_LENGTH,
+  parseStoredSession,
+  serializeSession,
+  toEpochMs,
+} from "../../dist/esm/session-data.js";
 
 test("checkSid accepts a non-empty well-formed string up to MAX_SID_LENGTH characters", () => {
   for (const sid of ["a", "x".repeat(MAX_SID_LENGTH), "ümlaut-😀"]) checkSid(sid);
@@ -20,8 +27,9 @@ test("checkSid refuses what is not one row's id, saying why and never echoing th
     ["\uDC00", TypeError, /lone surrogate/],
   ];
   for (const [sid, type, message] of cases) {
-    assert.throws(() => checkSid(sid), (err) => err instanceof type && message.test(err.message)
-      && (typeof sid !== "string" || sid.length < 2 || !err.message.includes(sid)));
+    assert.throws(() => checkSid(sid), (err) =>
+      err instanceof type && message.test(err.message) &&
+      (typeof sid !== "string" || sid.length < 2 || !err.message.includes(sid)));
   }
 });
 
@@ -47,9 +55,17 @@ test("serializeSession refuses what Postgres jsonb or the store's size limit wou
     [{ s: "x".repeat(100) }, RangeError, /over the limit of 50 bytes \(maxDataBytes\)/],
   ];
   for (const [sess, type, message] of cases) {
-    assert.throws(() => serializeSession(sess, 50), (err) => err instanceof type && message.test(err.message), String(message));
+    assert.throws(
+      () => serializeSession(sess, 50),
+      (err) => err instanceof type && message.test(err.message),
+      String(message),
+    );
   }
-  assert.equal(serializeSession({ s: "\\u0000" }, 100).json, '{"s":"\\\\u0000"}', "an escaped backslash before u0000 is text, not NUL");
+  assert.equal(
+    serializeSession({ s: "\\u0000" }, 100).json,
+    '{"s":"\\\\u0000"}',
+    "an escaped backslash before u0000 is text, not NUL",
+  );
 });
 
 test("cookieExpiry: the cookie's Date or ISO string, or null for no cookie or no expires", () => {
@@ -82,7 +98,10 @@ test("parseStoredSession calls anything express-session could not revive corrupt
     [{ cookie: { expires: "later" } }, /not a date string/],
   ];
   for (const [raw, message] of cases) {
-    assert.throws(() => parseStoredSession({ handle: "h" }, raw), (err) => err instanceof CorruptSessionError && message.test(err.message));
+    assert.throws(
+      () => parseStoredSession({ handle: "h" }, raw),
+      (err) => err instanceof CorruptSessionError && message.test(err.message),
+    );
   }
 });
 

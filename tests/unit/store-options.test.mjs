@@ -2,7 +2,12 @@
 // defaults, and the one backend chosen.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { DEFAULT_MAX_DATA_BYTES, DEFAULT_TTL_SECONDS, KNOWN_OPTIONS, parseStoreOptions } from "../../dist/esm/store-options.js";
+import {
+  DEFAULT_MAX_DATA_BYTES,
+  DEFAULT_TTL_SECONDS,
+  KNOWN_OPTIONS,
+  parseStoreOptions,
+} from "../../dist/esm/store-options.js";
 
 const client = { rpc: () => {} };
 const pool = { query: () => {} };
@@ -10,24 +15,54 @@ const pool = { query: () => {} };
 test("the defaults, with the one backend given", () => {
   const settings = parseStoreOptions({ client });
   assert.deepEqual({ ...settings, backend: settings.backend.kind }, {
-    ttl: DEFAULT_TTL_SECONDS, touchAfter: 0, disableTouch: false, maxDataBytes: DEFAULT_MAX_DATA_BYTES,
-    relaxedDurability: false, onError: undefined, schema: "public", preparedStatements: true, backend: "client",
+    ttl: DEFAULT_TTL_SECONDS,
+    touchAfter: 0,
+    disableTouch: false,
+    maxDataBytes: DEFAULT_MAX_DATA_BYTES,
+    relaxedDurability: false,
+    onError: undefined,
+    schema: "public",
+    preparedStatements: true,
+    backend: "client",
   });
   assert.equal(parseStoreOptions({ pool }).backend.pool, pool);
-  assert.deepEqual(parseStoreOptions({ connectionString: "postgres://x" }).backend, { kind: "connectionString", connectionString: "postgres://x" });
+  assert.deepEqual(parseStoreOptions({ connectionString: "postgres://x" }).backend, {
+    kind: "connectionString",
+    connectionString: "postgres://x",
+  });
 });
 
 test("every option given is taken as given", () => {
   const onError = () => {};
-  const settings = parseStoreOptions({ pool, ttl: 60, touchAfter: 5, disableTouch: true, schema: "auth_sessions", onError,
-    maxDataBytes: 10, relaxedDurability: true, preparedStatements: false });
-  assert.deepEqual({ ...settings, backend: undefined }, { ttl: 60, touchAfter: 5, disableTouch: true, schema: "auth_sessions",
-    onError, maxDataBytes: 10, relaxedDurability: true, preparedStatements: false, backend: undefined });
+  const settings = parseStoreOptions({
+    pool,
+    ttl: 60,
+    touchAfter: 5,
+    disableTouch: true,
+    schema: "auth_sessions",
+    onError,
+    maxDataBytes: 10,
+    relaxedDurability: true,
+    preparedStatements: false,
+  });
+  assert.deepEqual({ ...settings, backend: undefined }, {
+    ttl: 60,
+    touchAfter: 5,
+    disableTouch: true,
+    schema: "auth_sessions",
+    onError,
+    maxDataBytes: 10,
+    relaxedDurability: true,
+    preparedStatements: false,
+    backend: undefined,
+  });
 });
 
 test("an unknown option is an error naming it and listing the known ones", () => {
-  assert.throws(() => parseStoreOptions({ client, tableName: "s" }),
-    { name: "TypeError", message: `SupabaseSessionStore: unknown option tableName; known options: ${KNOWN_OPTIONS.join(", ")}` });
+  assert.throws(() => parseStoreOptions({ client, tableName: "s" }), {
+    name: "TypeError",
+    message: `SupabaseSessionStore: unknown option tableName; known options: ${KNOWN_OPTIONS.join(", ")}`,
+  });
   assert.throws(() => parseStoreOptions({ client, a: 1, b: 2 }), /unknown options a, b;/);
   assert.equal(KNOWN_OPTIONS.length, 11);
 });
@@ -55,7 +90,11 @@ test("numbers and the schema name are checked, each error naming the option", ()
     [{ schema: 5 }, TypeError, /schema/],
   ];
   for (const [options, type, message] of cases) {
-    assert.throws(() => parseStoreOptions({ client, ...options }), (err) => err instanceof type && message.test(err.message), String(message));
+    assert.throws(
+      () => parseStoreOptions({ client, ...options }),
+      (err) => err instanceof type && message.test(err.message),
+      String(message),
+    );
   }
   assert.equal(parseStoreOptions({ client, schema: "s".repeat(63) }).schema.length, 63);
 });

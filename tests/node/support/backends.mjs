@@ -33,26 +33,48 @@ export const BACKENDS = {
     const { DATABASE_URL } = requireEnv("DATABASE_URL");
     const pool = quietPool({ connectionString: DATABASE_URL, max: 5 });
     const store = new SupabaseSessionStore({ pool, ...options });
-    return { store, close: async () => { await store.close(); await pool.end(); } };
+    return {
+      store,
+      close: async () => {
+        await store.close();
+        await pool.end();
+      },
+    };
   },
   "supabase-js"(options = {}) {
     const { SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY } = requireEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
-    const store = new SupabaseSessionStore({ client: supabaseClient(SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY), ...options });
+    const store = new SupabaseSessionStore({
+      client: supabaseClient(SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY),
+      ...options,
+    });
     return { store, close: () => store.close() };
   },
 };
 
 /** express-session's shape of a session whose cookie expires `minutes` from now. */
 export function sessionFor(minutes, extra = {}) {
-  return { cookie: { originalMaxAge: minutes * 60_000, expires: new Date(Date.now() + minutes * 60_000), httpOnly: true, path: "/" }, ...extra };
+  return {
+    cookie: {
+      originalMaxAge: minutes * 60_000,
+      expires: new Date(Date.now() + minutes * 60_000),
+      httpOnly: true,
+      path: "/",
+    },
+    ...extra,
+  };
 }
 
 /** Calls `run(callback)` and resolves once the callback came, with every call it received (after a settle). */
 export async function callbackCalls(run) {
   const calls = [];
   let first;
-  const came = new Promise((resolve) => { first = resolve; });
-  const promise = run((...args) => { calls.push(args); first(); });
+  const came = new Promise((resolve) => {
+    first = resolve;
+  });
+  const promise = run((...args) => {
+    calls.push(args);
+    first();
+  });
   promise?.catch?.(() => {}); // the callback is what is under test, as express-session uses it
   await came;
   await new Promise((resolve) => setTimeout(resolve, 50));

@@ -4,8 +4,10 @@
 export function requireEnv(...names) {
   const missing = names.filter((name) => !process.env[name]);
   if (missing.length) {
-    throw new Error(`missing environment: ${missing.join(", ")}. Run the Node tests through \`npm test\`, ` +
-      "or export the environment of a running local stack (see scripts/stack.mjs).");
+    throw new Error(
+      `missing environment: ${missing.join(", ")}. Run the Node tests through \`npm test\`, ` +
+        "or export the environment of a running local stack (see scripts/stack.mjs).",
+    );
   }
   return Object.fromEntries(names.map((name) => [name, process.env[name]]));
 }

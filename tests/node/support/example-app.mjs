@@ -11,7 +11,9 @@ const server = path.join(root, "examples/express-passport/server.mjs");
  */
 export const EXPRESS_MAJOR = process.env.TEST_EXPRESS === "4" ? 4 : 5;
 /** Node flags that make a process resolve "express" to the Express of EXPRESS_MAJOR. */
-export const EXPRESS_FLAGS = EXPRESS_MAJOR === 4 ? ["--import", path.join(root, "tests/node/support/express4.mjs")] : [];
+export const EXPRESS_FLAGS = EXPRESS_MAJOR === 4
+  ? ["--import", path.join(root, "tests/node/support/express4.mjs")]
+  : [];
 
 // The app picks its backend and settings from these; a test states each one it wants.
 const APP_SETTINGS = /^(SUPABASE_|DATABASE_URL$|SESSION_|NODE_ENV$|TRUST_PROXY$|PORT$|HOST$)/;

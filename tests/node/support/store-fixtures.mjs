@@ -27,12 +27,17 @@ export async function endPools() {
 
 export const newSid = (label = "s") => `${label}-${randomBytes(12).toString("base64url")}`;
 export const inMinutes = (m) => new Date(Date.now() + m * 60_000);
-export const sessionWith = (expires, extra = {}) => ({ cookie: { originalMaxAge: 3_600_000, expires, httpOnly: true, path: "/" }, ...extra });
+export const sessionWith = (expires, extra = {}) => ({
+  cookie: { originalMaxAge: 3_600_000, expires, httpOnly: true, path: "/" },
+  ...extra,
+});
 
 /** The stored row of `sid` (tombstones too), or undefined. */
 export async function row(sid) {
   const { rows } = await admin.query(
-    "select data, expires_at, updated_at, destroyed_at, xmin::text as xmin from public.sessions where sid = $1", [sid]);
+    "select data, expires_at, updated_at, destroyed_at, xmin::text as xmin from public.sessions where sid = $1",
+    [sid],
+  );
   return rows[0];
 }
 
@@ -44,12 +49,20 @@ export const COUNTED_BACKENDS = {
   pg(options = {}) {
     const pool = track(quietPool({ connectionString: DATABASE_URL, max: 20 }));
     const calls = { count: 0 };
-    const counted = { query: (...args) => { calls.count++; return pool.query(...args); } };
+    const counted = {
+      query: (...args) => {
+        calls.count++;
+        return pool.query(...args);
+      },
+    };
     return { store: new SupabaseSessionStore({ pool: counted, ...options }), calls };
   },
   "supabase-js"(options = {}) {
     const calls = { count: 0 };
-    const client = supabaseClient(SUPABASE_URL, SERVICE_ROLE_KEY, (input, init) => { calls.count++; return fetch(input, init); });
+    const client = supabaseClient(SUPABASE_URL, SERVICE_ROLE_KEY, (input, init) => {
+      calls.count++;
+      return fetch(input, init);
+    });
     return { store: new SupabaseSessionStore({ client, ...options }), calls };
   },
 };
