@@ -82,6 +82,13 @@ export async function databaseChecks(ctx: Context): Promise<Check[]> {
   return checks;
 }
 
+/**
+ * Versions of the pre-release migrations that the 0.1.0 baseline folded into its five files
+ * (which keep the first five versions): a database built before holds them in its history,
+ * and needs only the repair that forgets them (docs: upgrading a pre-release database).
+ */
+const FOLDED_INTO_BASELINE = ["20261202000000", "20261203000000", "20261203000100", "20261203000200"];
+
 async function migrations(ctx: Context): Promise<Check[]> {
   const id = "migrations";
   const ours = ctx.expected.migrations;
@@ -99,6 +106,15 @@ async function migrations(ctx: Context): Promise<Check[]> {
   // A project that copied the files under fresh timestamps (see the README) keeps their names.
   const names = new Set(applied.map((r) => String(r.name ?? "")));
   const isApplied = (m: { version: string; name: string }) => versions.has(m.version) || names.has(m.name);
+  const folded = applied.map((r) => String(r.version)).filter((v) => FOLDED_INTO_BASELINE.includes(v));
+  if (folded.length) {
+    return [fail(
+      id,
+      `the migration history is a pre-release one: ${list(folded, 99)} were folded into the 0.1.0 baseline, ` +
+        "which defines the same objects (supabase db push refuses such a history)",
+      `supabase migration repair --status reverted ${folded.join(" ")} --db-url <url>, then supabase db push`,
+    )];
+  }
   const missing = ours.filter((m) => !isApplied(m));
   const newest = ours.at(-1)?.version ?? "";
   const known = new Set(ours.flatMap((m) => [m.version, m.name]));

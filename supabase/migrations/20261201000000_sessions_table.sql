@@ -34,7 +34,15 @@ alter table public.sessions enable row level security;
 revoke all on table public.sessions from public, anon, authenticated;
 grant select, insert, update, delete on table public.sessions to service_role;
 
--- updated_at follows every update.
+-- updated_at follows every update, and cannot be set back.
+--
+-- The store's writers (session_save_one, session_save, session_touch_one, session_touch)
+-- set updated_at = now() in their own statement, so the trigger fires only for an update
+-- that leaves updated_at at anything but now(): one that does not set it (an operator's,
+-- another function's) or sets it to another time. Calling this PL/pgSQL function on every
+-- row of every touch and save was a tenth of the database's work for a write (pgbench, one
+-- stream, fsync on: an 8-row touch 1,935 -> 2,145/s with the call skipped, a one-row
+-- durable update 3,550 -> 3,950/s).
 create function public.sessions_set_updated_at()
 returns trigger
 language plpgsql
@@ -46,17 +54,23 @@ begin
 end;
 $$;
 
+comment on function public.sessions_set_updated_at() is
+  'Trigger function: sets updated_at to now() on an update that did not set it to now() itself.';
+
 create trigger sessions_set_updated_at
   before update on public.sessions
-  for each row execute function public.sessions_set_updated_at();
+  for each row
+  when (new.updated_at is distinct from now())
+  execute function public.sessions_set_updated_at();
 revoke all on function public.sessions_set_updated_at() from public, anon, authenticated, service_role;
 
 -- The live sessions: not destroyed and not expired on the database clock. Reading through
--- this view is how every function here decides that a session exists.
+-- this view is how every function here decides that a session exists. updated_at is in it so
+-- that the touches, which write through it, can set it.
 create view public.live_sessions
 with (security_invoker = true)
 as
-  select s.sid, s.data, s.expires_at
+  select s.sid, s.data, s.expires_at, s.updated_at
     from public.sessions s
    where s.destroyed_at is null
      and s.expires_at > now();

@@ -38,6 +38,9 @@ begin
 end;
 $$;
 
+comment on function public.cleanup_expired_sessions(integer) is
+  'Deletes one batch (batch_size, 1 to 100000) of expired sessions and day-old tombstones, oldest first, skipping locked rows; returns how many.';
+
 -- How many rows cleanup_expired_sessions would delete right now (a dry run). Its
 -- condition is cleanup_expired_sessions' own, kept next to it on purpose.
 create function public.count_expired_sessions()
@@ -54,6 +57,9 @@ begin
        and (e.destroyed_at is null or e.destroyed_at < now() - interval '1 day'));
 end;
 $$;
+
+comment on function public.count_expired_sessions() is
+  'How many rows cleanup_expired_sessions would delete now (its dry run).';
 
 revoke all on function public.cleanup_expired_sessions(integer) from public, anon, authenticated;
 grant execute on function public.cleanup_expired_sessions(integer) to service_role;

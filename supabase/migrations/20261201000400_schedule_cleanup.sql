@@ -92,6 +92,9 @@ begin
 end;
 $$;
 
+comment on function public.dispatch_session_cleanup(interval, integer) is
+  'The hourly cleanup job''s body: asks the cleanup-sessions Edge Function to purge (pg_net and Vault present), else purges directly within time_budget; returns the branch taken.';
+
 -- Owner only: it reads a Vault secret. Operators purge with the Edge Function or
 -- cleanup_expired_sessions (service_role).
 revoke all on function public.dispatch_session_cleanup(interval, integer)

@@ -1,4 +1,4 @@
--- The batch writers (migration 20261202000000_set_based_batch_writes) against the
+-- The batch writers (migration 20261201000100_store_functions) against the
 -- one-session ones: each rule is written in both forms, so every case runs three ways,
 -- through session_save_one / session_touch_one (one call per session), through
 -- session_save / session_touch (one call for all), and through session_write (one call

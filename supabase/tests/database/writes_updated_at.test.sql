@@ -1,5 +1,5 @@
--- The store's writers set updated_at in their own statement (migration
--- 20261203000000_writes_set_updated_at), so the updated_at trigger's function is not
+-- The store's writers set updated_at in their own statement (migrations
+-- 20261201000000_sessions_table and 20261201000100_store_functions), so the updated_at trigger's function is not
 -- called for them; any other update still gets updated_at = now() from the trigger.
 -- To see whether the trigger's function runs, this file replaces it (inside the
 -- transaction, rolled back at the end) with one that counts its calls.
