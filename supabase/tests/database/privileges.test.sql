@@ -6,26 +6,38 @@ select plan(71);
 insert into public.sessions (sid, data, expires_at)
 values ('priv-live', '{"cookie": {}, "passport": {"user": "u1"}}', now() + interval '1 hour');
 
--- Catalog-wide: no table, view or function in public is reachable by the API roles.
+-- The functions this package installs, and only those: a project's own functions in public
+-- are its own business, and these tests run in users' projects (supabase test db).
+-- tests/unit/pgtap-scope.test.mjs keeps this list equal to the migrations' functions.
+create temporary table package_functions on commit drop as
+  select p.oid, p.proname::text as name
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname = 'public' and p.proname = any (
+    array['sessions_set_updated_at', 'session_get_one', 'session_get', 'session_save_one', 'session_save',
+          'session_touch_one', 'session_touch', 'session_write', 'session_destroy', 'session_destroy_user',
+          'session_count', 'session_all_page', 'session_ids_page', 'session_clear_batch', 'session_handle',
+          'session_list_user', 'session_destroy_user_session', 'cleanup_expired_sessions',
+          'count_expired_sessions', 'dispatch_session_cleanup']);
+
+-- Package-wide: no table, view or function of the package is reachable by the API roles.
 select is_empty($$
   select c.oid::regclass::text || ' ' || r.role
     from pg_class c join pg_namespace n on n.oid = c.relnamespace
    cross join (values ('anon'), ('authenticated')) r(role)
-   where n.nspname = 'public' and c.relkind in ('r', 'v', 'm', 'p', 'f')
+   where n.nspname = 'public' and c.relname in ('sessions', 'live_sessions')
      and (has_table_privilege(r.role, c.oid, 'select') or has_table_privilege(r.role, c.oid, 'insert')
        or has_table_privilege(r.role, c.oid, 'update') or has_table_privilege(r.role, c.oid, 'delete')
        or has_table_privilege(r.role, c.oid, 'truncate') or has_table_privilege(r.role, c.oid, 'references')
        or has_table_privilege(r.role, c.oid, 'trigger'))
-$$, 'anon and authenticated hold no privilege on any table or view in public');
+$$, 'anon and authenticated hold no privilege on the sessions table or the live_sessions view');
 select is_empty($$
   select p.oid::regprocedure::text || ' ' || r.role
-    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+    from pg_proc p join package_functions f on f.oid = p.oid
    cross join (values ('anon'), ('authenticated'), ('public')) r(role)
-   where n.nspname = 'public'
-     and (case when r.role = 'public'
+   where (case when r.role = 'public'
                then exists (select 1 from aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a where a.grantee = 0)
                else has_function_privilege(r.role, p.oid, 'execute') end)
-$$, 'neither PUBLIC, anon nor authenticated can execute any function in public');
+$$, 'neither PUBLIC, anon nor authenticated can execute any function of the package');
 select ok(has_function_privilege('service_role', 'public.cleanup_expired_sessions(integer)', 'execute'),
   'service_role can execute cleanup_expired_sessions');
 select ok(not has_function_privilege('service_role', 'public.sessions_set_updated_at()', 'execute'),

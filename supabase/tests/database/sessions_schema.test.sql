@@ -64,30 +64,34 @@ select has_trigger('public', 'sessions', 'sessions_set_updated_at', 'the updated
 select trigger_is('public', 'sessions', 'sessions_set_updated_at', 'public', 'sessions_set_updated_at',
   'the trigger calls sessions_set_updated_at()');
 
--- Every function in public pins its search_path, and none is SECURITY DEFINER.
+-- The functions this package installs, and only those: a project's own functions in public
+-- are its own business, and these tests run in users' projects (supabase test db).
+-- tests/unit/pgtap-scope.test.mjs keeps this list equal to the migrations' functions.
+create temporary table package_functions on commit drop as
+  select p.oid, p.proname::text as name
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname = 'public' and p.proname = any (
+    array['sessions_set_updated_at', 'session_get_one', 'session_get', 'session_save_one', 'session_save',
+          'session_touch_one', 'session_touch', 'session_write', 'session_destroy', 'session_destroy_user',
+          'session_count', 'session_all_page', 'session_ids_page', 'session_clear_batch', 'session_handle',
+          'session_list_user', 'session_destroy_user_session', 'cleanup_expired_sessions',
+          'count_expired_sessions', 'dispatch_session_cleanup']);
+
+select is((select count(*)::int from package_functions), 20, 'every function of the package exists, once');
+-- Each of them pins its search_path, none is SECURITY DEFINER, and each has a comment.
 select is_empty($$
   select p.oid::regprocedure::text
-    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-   where n.nspname = 'public'
-     and not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')
-$$, 'every function in public pins search_path');
+    from pg_proc p join package_functions f on f.oid = p.oid
+   where not exists (select 1 from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')
+$$, 'every function of the package pins search_path');
+select is_empty($$
+  select p.oid::regprocedure::text from pg_proc p join package_functions f on f.oid = p.oid where p.prosecdef
+$$, 'no function of the package is SECURITY DEFINER');
 select is_empty($$
   select p.oid::regprocedure::text
-    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-   where n.nspname = 'public' and p.prosecdef
-$$, 'no function in public is SECURITY DEFINER');
-select is_empty($$
-  select p.oid::regprocedure::text
-    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-   where n.nspname = 'public' and p.proname like '%session%'
-     and obj_description(p.oid, 'pg_proc') is null
-$$, 'every session function says what it does in a comment');
-select is((select count(*)::int from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-            where n.nspname = 'public' and p.proname in ('cleanup_expired_sessions', 'sessions_set_updated_at',
-              'session_get', 'session_get_one', 'session_save', 'session_save_one', 'session_touch', 'session_touch_one',
-              'session_destroy', 'session_destroy_user', 'session_count', 'count_expired_sessions',
-              'session_all_page', 'session_ids_page', 'session_clear_batch', 'session_write')), 16,
-  'the schema and store functions all exist');
+    from pg_proc p join package_functions f on f.oid = p.oid
+   where obj_description(p.oid, 'pg_proc') is null
+$$, 'every function of the package says what it does in a comment');
 select is_empty($$
   select p.proname
     from pg_proc p join pg_namespace n on n.oid = p.pronamespace

@@ -18,15 +18,28 @@ insert into public.sessions (sid, data, expires_at) values
   ('sf-num-live', '{"cookie": {}, "passport": {"user": 42}}', now() + interval '1 hour');
 select public.session_destroy('sf-tombstone');
 
+-- The functions this package installs, and only those: a project's own functions in public
+-- are its own business, and these tests run in users' projects (supabase test db).
+-- tests/unit/pgtap-scope.test.mjs keeps this list equal to the migrations' functions.
+create temporary table package_functions on commit drop as
+  select p.oid, p.proname::text as name
+    from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname = 'public' and p.proname = any (
+    array['sessions_set_updated_at', 'session_get_one', 'session_get', 'session_save_one', 'session_save',
+          'session_touch_one', 'session_touch', 'session_write', 'session_destroy', 'session_destroy_user',
+          'session_count', 'session_all_page', 'session_ids_page', 'session_clear_batch', 'session_handle',
+          'session_list_user', 'session_destroy_user_session', 'cleanup_expired_sessions',
+          'count_expired_sessions', 'dispatch_session_cleanup']);
+
 -- Plan settings and volatility: what the planner and PostgREST see.
 select set_eq($$
-  select p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-   where n.nspname = 'public' and 'plan_cache_mode=force_generic_plan' = any (coalesce(p.proconfig, '{}')) $$,
+  select f.name from pg_proc p join package_functions f on f.oid = p.oid
+   where 'plan_cache_mode=force_generic_plan' = any (coalesce(p.proconfig, '{}')) $$,
   array['session_get', 'session_get_one', 'session_save', 'session_save_one', 'session_touch', 'session_touch_one', 'session_write'],
   'exactly the per-request functions plan once per connection (force_generic_plan)');
 select set_eq($$
-  select p.proname::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-   where n.nspname = 'public' and p.proname like 'session\_%' and p.provolatile = 's' $$,
+  select f.name from pg_proc p join package_functions f on f.oid = p.oid
+   where f.name like 'session\_%' and p.provolatile = 's' $$,
   array['session_get', 'session_get_one', 'session_count', 'session_all_page', 'session_ids_page', 'session_list_user'],
   'the reading functions are stable (PostgREST may call them with GET, read only); every writer is volatile');
 select is((select p.provolatile::text from pg_proc p where p.oid = 'public.session_handle(text)'::regprocedure), 'i',
