@@ -1,7 +1,7 @@
 import session from "express-session";
 import type { SessionData } from "express-session";
 import type { Args, Backend, SessionFunction } from "./backend.js";
-import { JsonArg } from "./backend.js";
+import { sidOf } from "./backend.js";
 import { Batcher, Traffic } from "./batcher.js";
 import { ConnectionHealth } from "./connection-health.js";
 import { PgBackend } from "./pg-backend.js";
@@ -12,6 +12,7 @@ import { sessionHandle as handleOf } from "./session-handle.js";
 import { type BackendChoice, parseStoreOptions, type SupabaseSessionStoreOptions } from "./store-options.js";
 import { TouchPolicy } from "./touch-policy.js";
 import { byLastActive, handleText, toUserSession, userIdText, type UserSession } from "./user-sessions.js";
+import { mergeWrites, type PendingWrite, planWrites, type WriteOutcome } from "./write-plan.js";
 
 export { DEFAULT_MAX_DATA_BYTES, DEFAULT_TTL_SECONDS, type SupabaseSessionStoreOptions } from "./store-options.js";
 export { TOUCH_CACHE_SIZE } from "./touch-policy.js";
@@ -45,15 +46,6 @@ export const LIST_PAGE_SIZE = 1000;
 export const CLEAR_BATCH_SIZE = 5000;
 type Callback<T> = (err: unknown, value?: T) => void;
 type SessionRow = Record<string, unknown>;
-/**
- * A write waiting for its batch: a save (the session's JSON, serialised when `set` was
- * called) or a touch, with the cookie's expiry.
- */
-type PendingWrite =
-  | { kind: "save"; json: string; bytes: number; expiry: Date | null }
-  | { kind: "touch"; expiry: Date | null };
-/** What a write did to its session: a save's outcome (session_save_one), or "touched" when a touch wrote. */
-type WriteOutcome = "stored" | "expired" | "destroyed" | "touched";
 
 /**
  * An express-session store on the Supabase sessions schema, through supabase-js (`client`) or
@@ -179,79 +171,13 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /**
-   * One call for a batch of writes: `session_save_one` or `session_touch_one` for a lone
-   * one, else `session_write` for all of them (one commit); remembers the expiry of each
-   * session written, forgets each save that stored nothing.
+   * One call for a batch of writes (planWrites decides which); remembers the expiry
+   * of each session written, forgets each save that stored nothing.
    */
   async #writeBatch(batch: Map<string, PendingWrite>): Promise<Map<string, WriteOutcome>> {
     const sentAt = monotonicNow();
-    const writes = [...batch];
-    const common = {
-      // Only needed for a cookie without expiry; null keeps a missing one an error.
-      p_ttl_seconds: writes.some(([, write]) => write.expiry === null) ? this.ttl : null,
-      p_durable: !this.relaxedDurability,
-    };
-    const outcomes = new Map<string, WriteOutcome>();
-    const [sid, write] = writes[0] as [string, PendingWrite];
-    if (batch.size === 1 && write.kind === "save") {
-      outcomes.set(
-        sid,
-        await this.#call("scalar", "session_save_one", {
-          p_sid: sid,
-          p_data: new JsonArg(write.json),
-          p_expires_at: isoOrNull(write.expiry),
-          ...common,
-        }) as WriteOutcome,
-      );
-    } else if (batch.size === 1) {
-      const wrote = await this.#call("scalar", "session_touch_one", {
-        p_sid: sid,
-        p_expires_at: isoOrNull(write.expiry),
-        p_touch_after: this.touchAfter,
-        ...common,
-      });
-      if (wrote === true) outcomes.set(sid, "touched");
-    } else {
-      const saves = writes.filter((entry): entry is [string, Extract<PendingWrite, { kind: "save" }>] =>
-        entry[1].kind === "save"
-      );
-      const touches = writes.filter(([, write]) => write.kind === "touch");
-      const save = {
-        sids: saves.map(([sid]) => sid),
-        data: new JsonArg(`[${saves.map(([, write]) => write.json).join(",")}]`),
-        expiries: saves.map(([, write]) => isoOrNull(write.expiry)),
-      };
-      const touch = {
-        sids: touches.map(([sid]) => sid),
-        expiries: touches.map(([, write]) => isoOrNull(write.expiry)),
-      };
-      // Writes of one kind call that kind's function: session_write's own call of it costs
-      // a durable batch 3-10% of its throughput (A/B at C = 8 and 32).
-      const rows = touches.length === 0
-        ? await this.#call("rows", "session_save", {
-          p_sids: save.sids,
-          p_data: save.data,
-          p_expires_at: save.expiries,
-          ...common,
-        })
-        : saves.length === 0
-        ? (await this.#call("rows", "session_touch", {
-          p_sids: touch.sids,
-          p_expires_at: touch.expiries,
-          p_touch_after: this.touchAfter,
-          ...common,
-        })).map((row) => ({ sid: sidOf(row), outcome: "touched" }))
-        : await this.#call("rows", "session_write", {
-          p_save_sids: save.sids,
-          p_save_data: save.data,
-          p_save_expires_at: save.expiries,
-          p_touch_sids: touch.sids,
-          p_touch_expires_at: touch.expiries,
-          p_touch_after: this.touchAfter,
-          ...common,
-        });
-      for (const row of rows) outcomes.set(String(row.sid), row.outcome as WriteOutcome);
-    }
+    const plan = planWrites(batch, this);
+    const outcomes = plan.outcomes(await this.#call(plan.shape, plan.fn, plan.args));
     for (const [sid, write] of batch) {
       const outcome = outcomes.get(sid);
       if (outcome === "stored" || outcome === "touched") this.#touchPolicy.rememberWrite(sid, write.expiry, sentAt);
@@ -429,6 +355,7 @@ export class SupabaseSessionStore extends session.Store {
 
   #call(shape: "rows", fn: SessionFunction, args: Args): Promise<Record<string, unknown>[]>;
   #call(shape: "scalar", fn: SessionFunction, args: Args): Promise<unknown>;
+  #call(shape: "rows" | "scalar", fn: SessionFunction, args: Args): Promise<unknown>;
   #call(shape: "rows" | "scalar", fn: SessionFunction, args: Args): Promise<unknown> {
     if (this.#closed) return Promise.reject(new Error("SupabaseSessionStore is closed"));
     let call: Promise<unknown>;
@@ -464,22 +391,4 @@ export class SupabaseSessionStore extends session.Store {
     else if (this.listenerCount("error") > 0) this.emit("error", err);
     else process.emitWarning(err);
   }
-}
-
-/**
- * Two writes of one session waiting together: a later save replaces whatever waited; a
- * later touch moves a waiting save's expiry (a save, then a touch: the data saved, with
- * the touch's expiry), or replaces a waiting touch.
- */
-function mergeWrites(earlier: PendingWrite, later: PendingWrite): PendingWrite {
-  return later.kind === "touch" && earlier.kind === "save" ? { ...earlier, expiry: later.expiry } : later;
-}
-
-function isoOrNull(expiry: Date | null): string | null {
-  return expiry?.toISOString() ?? null;
-}
-
-/** A session id out of a one-column `sid` table function's result: PostgREST may answer with bare values, pg with rows. */
-function sidOf(row: unknown): string {
-  return String(typeof row === "object" && row !== null ? (row as { sid: unknown }).sid : row);
 }
