@@ -2,50 +2,19 @@ import session from "express-session";
 import type { SessionData } from "express-session";
 import type { Args, Backend, SessionFunction } from "./backend.js";
 import { sidOf } from "./backend.js";
-import { Batcher, Traffic } from "./batcher.js";
+import { type Batcher, Traffic } from "./batcher.js";
+import { type Callback, withCallback } from "./callbacks.js";
 import { ConnectionHealth } from "./connection-health.js";
-import { PgBackend } from "./pg-backend.js";
-import { RpcBackend } from "./rpc-backend.js";
-import { monotonicNow, nextTick } from "./real-timers.js";
+import { openBackend } from "./open-backend.js";
+import { CLEAR_BATCH_SIZE, clearInBatches, LIST_PAGE_SIZE, listingPages, userSessionPages } from "./paging.js";
+import { readQueue, type SessionRow, writeQueue } from "./queues.js";
+import { monotonicNow } from "./real-timers.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
 import { sessionHandle as handleOf } from "./session-handle.js";
-import { type BackendChoice, parseStoreOptions, type SupabaseSessionStoreOptions } from "./store-options.js";
+import { parseStoreOptions, type SupabaseSessionStoreOptions } from "./store-options.js";
 import { TouchPolicy } from "./touch-policy.js";
 import { byLastActive, handleText, toUserSession, userIdText, type UserSession } from "./user-sessions.js";
-import { mergeWrites, type PendingWrite, planWrites, type WriteOutcome } from "./write-plan.js";
-
-export { DEFAULT_MAX_DATA_BYTES, DEFAULT_TTL_SECONDS, type SupabaseSessionStoreOptions } from "./store-options.js";
-export { TOUCH_CACHE_SIZE } from "./touch-policy.js";
-
-/** Most session ids one `session_get` call carries (concurrent gets share a call). */
-export const MAX_GET_BATCH = 100;
-/** Most sessions one `session_write` call saves and touches (concurrent writes share a call). */
-export const MAX_WRITE_BATCH = 100;
-/**
- * Most bytes of session JSON one `session_write` call carries: 256 KiB, a quarter of the
- * local gateway's request body limit (API_BODY_LIMIT, 1 MiB; hosted Supabase does not
- * document its own), leaving room for the sids, expiries and JSON framing. Past a few
- * dozen sessions a bigger call saves nothing more. A session larger than this (up to
- * `maxDataBytes`) still goes, alone; other requests' sessions never make a batch fail.
- */
-export const MAX_SET_BATCH_BYTES = 256 * 1024;
-/**
- * How many calls of one kind (reads; writes) may be in flight at once: what arrives while
- * that many are waits for one to finish and shares the next call. Two: one call's answer
- * can be on its way back while the next is at work, and read-only traffic spreads its
- * reads over two calls side by side (see Batcher's `spread`).
- */
-export const MAX_IN_FLIGHT = 2;
-/**
- * Rows per page of `all()`, `ids()` and `listUserSessions()`: hosted Supabase's default max
- * rows, so that the API never cuts a page; where a project's max rows is set lower, `all()`
- * and `ids()` fail saying so, and `listUserSessions()` follows each page's `has_more`.
- */
-export const LIST_PAGE_SIZE = 1000;
-/** Sessions one `session_clear_batch` call destroys: well within the API's 8 s statement timeout. */
-export const CLEAR_BATCH_SIZE = 5000;
-type Callback<T> = (err: unknown, value?: T) => void;
-type SessionRow = Record<string, unknown>;
+import { type PendingWrite, planWrites, type WriteOutcome } from "./write-plan.js";
 
 /**
  * An express-session store on the Supabase sessions schema, through supabase-js (`client`) or
@@ -79,55 +48,20 @@ export class SupabaseSessionStore extends session.Store {
       emit: (event) => this.emit(event),
       probe: () => this.#call("rows", "session_get_one", { p_sid: "-" }),
     });
-    this.#backend = this.#open(settings.backend, settings.schema, settings.preparedStatements);
+    this.#backend = openBackend(settings, (err) => {
+      this.#health.noteFailure(err);
+      this.#report(err);
+    });
     // One view of the store's traffic for both queues: a write call answering many callers
     // means their reads are on their way too.
     const traffic = new Traffic();
-    this.#gets = new Batcher({
-      run: (batch) => {
-        const sids = [...batch.keys()];
-        // One session (the common case at low load): the scalar-parameter function.
-        const call = sids.length === 1
-          ? this.#call("rows", "session_get_one", { p_sid: sids[0] })
-          : this.#call("rows", "session_get", { p_sids: sids });
-        return call.then((rows) => new Map(rows.map((row) => [String(row.sid), row])));
-      },
-      maxBatch: MAX_GET_BATCH,
-      maxInFlight: MAX_IN_FLIGHT,
-      traffic,
-      // Reads share nothing (no commit): when no write follows them, two calls side by side
-      // use two of the database's cores (the bench's get at C = 8: 1.6x -> 2.1x connect-pg-simple).
-      spread: true,
-      // Two concurrent requests for one session each get their own copy: express-session
-      // mutates the object it is given, and one request's changes must not leak into the other.
-      copy: structuredClone,
-    });
-    // Saves and touches share one queue, so that under load one call (and one commit)
-    // carries the writes of both kinds.
-    this.#writes = new Batcher({
-      run: (batch) => this.#writeBatch(batch),
-      maxBatch: MAX_WRITE_BATCH,
-      maxInFlight: MAX_IN_FLIGHT,
-      traffic,
-      maxBytes: MAX_SET_BATCH_BYTES,
-      bytes: (write) => (write.kind === "save" ? write.bytes : 0),
-      merge: mergeWrites,
-    });
-  }
-
-  #open(choice: BackendChoice, schema: string, prepared: boolean): Backend {
-    if (choice.kind === "client") return new RpcBackend(choice.client, schema);
-    if (choice.kind === "pool") return new PgBackend({ pool: choice.pool }, schema, prepared);
-    const onIdleError = (err: Error) => {
-      this.#health.noteFailure(err);
-      this.#report(err);
-    };
-    return new PgBackend({ connectionString: choice.connectionString, onIdleError }, schema, prepared);
+    this.#gets = readQueue(traffic, (sids) => this.#readBatch(sids));
+    this.#writes = writeQueue(traffic, (batch) => this.#writeBatch(batch));
   }
 
   /** The live session, or null when it is missing, expired, destroyed or corrupt (corrupt: reported). */
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
-    return this.#run(callback, async () => {
+    return withCallback(callback, async () => {
       checkSid(sid);
       const row = await this.#gets.add(sid, undefined);
       if (!row) {
@@ -146,7 +80,7 @@ export class SupabaseSessionStore extends session.Store {
    * Writes that arrive together share one round trip (and one commit).
    */
   override set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
-    return this.#run(callback, async () => {
+    return withCallback(callback, async () => {
       checkSid(sid);
       const { json, bytes } = serializeSession(sess, this.maxDataBytes);
       const outcome = await this.#writes.add(sid, { kind: "save", json, bytes, expiry: cookieExpiry(sess) });
@@ -162,12 +96,20 @@ export class SupabaseSessionStore extends session.Store {
    * flight share the next round trip.
    */
   override touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
-    return this.#run(callback, async () => {
+    return withCallback(callback, async () => {
       checkSid(sid);
       const expiry = cookieExpiry(sess);
       if (this.disableTouch || this.#touchPolicy.recentlyWritten(sid, expiry)) return;
       await this.#writes.add(sid, { kind: "touch", expiry });
     });
+  }
+
+  /** One call for a batch of gets: for one session (the common case at low load), the scalar-parameter function. */
+  #readBatch(sids: string[]): Promise<Map<string, SessionRow>> {
+    const call = sids.length === 1
+      ? this.#call("rows", "session_get_one", { p_sid: sids[0] })
+      : this.#call("rows", "session_get", { p_sids: sids });
+    return call.then((rows) => new Map(rows.map((row) => [String(row.sid), row])));
   }
 
   /**
@@ -188,7 +130,7 @@ export class SupabaseSessionStore extends session.Store {
 
   /** Ends the session for good: a late `set` or `touch` from a concurrent request cannot bring it back. */
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
-    return this.#run(callback, async () => {
+    return withCallback(callback, async () => {
       checkSid(sid);
       this.#touchPolicy.forget(sid);
       await this.#call("scalar", "session_destroy", { p_sid: sid });
@@ -197,7 +139,7 @@ export class SupabaseSessionStore extends session.Store {
 
   /** Destroys every session of a Passport user (`data.passport.user`); resolves with how many live ones ended. */
   destroyUserSessions(userId: string | number, callback?: Callback<number>): Promise<number> {
-    return this.#run(callback, async () => {
+    return withCallback(callback, async () => {
       return Number(await this.#call("scalar", "session_destroy_user", { p_user: userIdText(userId) }));
     });
   }
@@ -209,25 +151,18 @@ export class SupabaseSessionStore extends session.Store {
    * sessions than an API's row cap is listed in full.
    */
   listUserSessions(userId: string | number, callback?: Callback<UserSession[]>): Promise<UserSession[]> {
-    return this.#run(callback, async () => {
+    return withCallback(callback, async () => {
       const user = userIdText(userId);
       const sessions: UserSession[] = [];
-      let after: string | null = null;
-      for (;;) {
-        const rows: Record<string, unknown>[] = await this.#call("rows", "session_list_user", {
-          p_user: user,
-          p_after: after,
-          p_limit: LIST_PAGE_SIZE,
-        });
-        for (const row of rows) {
+      const pages = userSessionPages(
+        LIST_PAGE_SIZE,
+        (after, limit) => this.#call("rows", "session_list_user", { p_user: user, p_after: after, p_limit: limit }),
+      );
+      for await (const page of pages) {
+        for (const row of page) {
           const data = this.#parse({ handle: String(row.handle) }, row.data);
           if (data) sessions.push(toUserSession(row, data));
         }
-        // Each row says whether more follow it: a page an API's row cap cut short ends on a
-        // row that says so, and the next page starts after it.
-        const last = rows.at(-1);
-        if (last?.has_more !== true) break;
-        after = String(last.handle);
       }
       return sessions.sort(byLastActive);
     });
@@ -245,7 +180,7 @@ export class SupabaseSessionStore extends session.Store {
    * statement: a handle of another user's session ends nothing.
    */
   destroyUserSession(userId: string | number, id: string, callback?: Callback<boolean>): Promise<boolean> {
-    return this.#run(callback, async () => {
+    return withCallback(callback, async () => {
       const user = userIdText(userId);
       const handle = handleText(id);
       return (await this.#call("scalar", "session_destroy_user_session", { p_user: user, p_handle: handle })) === true;
@@ -258,9 +193,9 @@ export class SupabaseSessionStore extends session.Store {
    * Not a snapshot: a session saved or destroyed meanwhile may or may not be in it.
    */
   override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> {
-    return this.#run(callback, async () => {
+    return withCallback(callback, async () => {
       const sessions: Record<string, SessionData> = {};
-      for await (const page of this.#pages("all", "session_all_page")) {
+      for await (const page of this.#listing("all", "session_all_page")) {
         for (const row of page) {
           const sid = String(row.sid);
           const data = this.#parse(sid, row.data);
@@ -273,38 +208,25 @@ export class SupabaseSessionStore extends session.Store {
 
   /** The ids of every live session, in sid order, read in pages as `all()`. */
   ids(callback?: Callback<string[]>): Promise<string[]> {
-    return this.#run(callback, async () => {
+    return withCallback(callback, async () => {
       const ids: string[] = [];
-      for await (const page of this.#pages("ids", "session_ids_page")) ids.push(...page.map(sidOf));
+      for await (const page of this.#listing("ids", "session_ids_page")) ids.push(...page.map(sidOf));
       return ids;
     });
   }
 
-  /**
-   * The pages of a keyset-paged listing function, until a short page. Each row says how many
-   * rows its page has (page_rows): fewer rows than that means the API cut the page, which
-   * is an error, never a silently shorter listing.
-   */
-  async *#pages(op: string, fn: "session_all_page" | "session_ids_page"): AsyncGenerator<Record<string, unknown>[]> {
-    let after: string | null = null;
-    for (;;) {
-      const rows: Record<string, unknown>[] = await this.#call("rows", fn, { p_after: after, p_limit: LIST_PAGE_SIZE });
-      const pageRows = Number(rows[0]?.page_rows ?? 0);
-      if (rows.length < pageRows) {
-        throw new Error(
-          `${op}(): the API returned ${rows.length} of a page's ${pageRows} rows: its max rows ` +
-            `(PostgREST db-max-rows, "Max rows" in Supabase's API settings) is below ${LIST_PAGE_SIZE}; raise it to at least ${LIST_PAGE_SIZE}`,
-        );
-      }
-      if (rows.length) yield rows;
-      if (rows.length < LIST_PAGE_SIZE) return;
-      after = sidOf(rows[rows.length - 1]);
-    }
+  /** The pages of a keyset-paged listing function, LIST_PAGE_SIZE rows each (see listingPages). */
+  #listing(op: string, fn: "session_all_page" | "session_ids_page"): AsyncGenerator<SessionRow[]> {
+    return listingPages(
+      op,
+      LIST_PAGE_SIZE,
+      (after, limit) => this.#call("rows", fn, { p_after: after, p_limit: limit }),
+    );
   }
 
   /** How many live sessions there are. */
   override length(callback?: Callback<number>): Promise<number> {
-    return this.#run(callback, async () => Number(await this.#call("scalar", "session_count", {})));
+    return withCallback(callback, async () => Number(await this.#call("scalar", "session_count", {})));
   }
 
   /**
@@ -313,20 +235,12 @@ export class SupabaseSessionStore extends session.Store {
    * Not one snapshot: a session saved behind the sweep while it runs survives.
    */
   override clear(callback?: Callback<number>): Promise<number> {
-    return this.#run(callback, async () => {
+    return withCallback(callback, async () => {
       this.#touchPolicy.clear();
-      let ended = 0;
-      let after: string | null = null;
-      for (;;) {
-        const rows: Record<string, unknown>[] = await this.#call("rows", "session_clear_batch", {
-          p_after: after,
-          p_limit: CLEAR_BATCH_SIZE,
-        });
-        const batch = rows[0];
-        if (!batch || Number(batch.tombstoned) === 0) return ended;
-        ended += Number(batch.ended);
-        after = String(batch.last_sid);
-      }
+      return await clearInBatches(
+        CLEAR_BATCH_SIZE,
+        (after, limit) => this.#call("rows", "session_clear_batch", { p_after: after, p_limit: limit }),
+      );
     });
   }
 
@@ -335,22 +249,6 @@ export class SupabaseSessionStore extends session.Store {
     this.#closed = true;
     this.#health.stop();
     await this.#backend.close();
-  }
-
-  /**
-   * Settles the callback exactly once, outside the promise chain (so a throwing callback
-   * surfaces as the exception it is, and is never called twice), and marks the returned
-   * promise handled so that a caller using only the callback sees no unhandled rejection.
-   */
-  #run<T>(callback: Callback<T> | undefined, work: () => Promise<T>): Promise<T> {
-    const result = work();
-    if (typeof callback === "function") {
-      result.then(
-        (value) => nextTick(callback, null, value),
-        (err: unknown) => nextTick(callback, err),
-      );
-    }
-    return result;
   }
 
   #call(shape: "rows", fn: SessionFunction, args: Args): Promise<Record<string, unknown>[]>;
