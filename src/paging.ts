@@ -58,15 +58,18 @@ export async function* userSessionPages(pageSize: number, call: PageCall): Async
 /**
  * Calls `session_clear_batch`, `batchSize` sessions at a time, from the start of the sid
  * order to its end; resolves with how many live sessions the batches ended. Each answer is
- * one row: ended, tombstoned, last_sid (where the next batch starts).
+ * one row: ended, tombstoned, last_sid (where the next batch starts). A batch that
+ * tombstoned fewer than `batchSize` reached the end, so fewer sessions than one batch take
+ * one call: the function locks its rows below its LIMIT, so a row destroyed concurrently
+ * is passed over and the next one taken, and only the end of the rows makes a batch short.
  */
 export async function clearInBatches(batchSize: number, call: PageCall): Promise<number> {
   let ended = 0;
   let after: string | null = null;
   for (;;) {
     const batch: Row | undefined = (await call(after, batchSize))[0];
-    if (!batch || Number(batch.tombstoned) === 0) return ended;
-    ended += Number(batch.ended);
+    ended += Number(batch?.ended ?? 0);
+    if (!batch || Number(batch.tombstoned) < batchSize) return ended;
     after = String(batch.last_sid);
   }
 }

@@ -231,7 +231,8 @@ export class SupabaseSessionStore extends session.Store {
 
   /**
    * Destroys every session, CLEAR_BATCH_SIZE at a time in sid order (one round trip each, so
-   * no call nears the API's statement timeout); resolves with how many live ones ended.
+   * no call nears the API's statement timeout; fewer sessions than that: one round trip);
+   * resolves with how many live ones ended.
    * Not one snapshot: a session saved behind the sweep while it runs survives.
    */
   override clear(callback?: Callback<number>): Promise<number> {

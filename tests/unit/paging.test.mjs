@@ -75,6 +75,23 @@ test("clearInBatches: each batch starts after the last sid of the one before, an
   assert.deepEqual(calls, [[null, 3], ["c", 3], ["f", 3]]);
 });
 
+test("clearInBatches: a batch short of the limit is the last, so fewer sessions than one batch take one call", async () => {
+  const short = scripted([[{ ended: 1, tombstoned: 2, last_sid: "b" }]]);
+  assert.equal(await clearInBatches(3, short.call), 1);
+  assert.deepEqual(short.calls, [[null, 3]]);
+  const full = scripted([
+    [{ ended: 3, tombstoned: 3, last_sid: "c" }],
+    [{ ended: 2, tombstoned: 2, last_sid: "e" }],
+  ]);
+  assert.equal(await clearInBatches(3, full.call), 5);
+  assert.deepEqual(full.calls, [[null, 3], ["c", 3]], "a full batch may have more behind it");
+  const nothing = scripted([[{ ended: 0, tombstoned: 0, last_sid: null }]]);
+  assert.equal(await clearInBatches(3, nothing.call), 0);
+  assert.equal(nothing.calls.length, 1);
+  const noRow = scripted([[]]);
+  assert.equal(await clearInBatches(3, noRow.call), 0);
+});
+
 test("clearInBatches: a failing call fails the clear", async () => {
   const failing = () => Promise.reject(new Error("down"));
   await assert.rejects(clearInBatches(3, failing), /down/);
