@@ -40,3 +40,8 @@ export interface Backend {
   /** Releases what the store owns. */
   close(): Promise<void>;
 }
+
+/** A session id out of a one-column `sid` table function's result: PostgREST may answer with bare values, pg with rows. */
+export function sidOf(row: unknown): string {
+  return String(typeof row === "object" && row !== null ? (row as { sid: unknown }).sid : row);
+}

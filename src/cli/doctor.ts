@@ -8,7 +8,8 @@
 // called as a dry run. Exit 0 when nothing failed (warnings allowed), 1 when a check
 // failed, 2 when it could not run (bad arguments, database unreachable).
 import { type Check, exitCode } from "./doctor-check.js";
-import { databaseChecks, type Row } from "./doctor-database.js";
+import type { Row } from "./doctor-context.js";
+import { databaseChecks } from "./doctor-database.js";
 import { readExpectations } from "./doctor-expectations.js";
 import { functionChecks } from "./doctor-function.js";
 import { redactUrl, renderJson, renderText, scrub, secretsOf } from "./doctor-report.js";

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { CorruptSessionError } from "../../dist/esm/index.js";
+import { CLEAR_BATCH_SIZE, CorruptSessionError } from "../../dist/esm/index.js";
 import {
   admin,
   COUNTED_BACKENDS,
@@ -390,6 +390,18 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.equal(await store.length(), 0);
       await store.set(sid, sessionWith(inMinutes(30)));
       assert.equal(await store.get(sid), null);
+    });
+
+    test("clear() of fewer sessions than one batch is one round trip", async () => {
+      await store.set(newSid(), sessionWith(inMinutes(30)));
+      const { rows: [undestroyed] } = await admin.query(
+        "select count(*)::int as n from public.sessions where destroyed_at is null",
+      );
+      assert.ok(undestroyed.n > 0 && undestroyed.n < CLEAR_BATCH_SIZE, `${undestroyed.n} rows to clear: one batch`);
+      calls.count = 0;
+      await store.clear();
+      assert.equal(calls.count, 1, `clear made ${calls.count} round trips`);
+      assert.equal(await store.length(), 0);
     });
 
     test("callbacks: called exactly once with the result, promise resolves too", async () => {
