@@ -1,4 +1,4 @@
-// The PostgREST-compatible gateway (scripts/gateway.mjs), driven by the real
+// The PostgREST-compatible gateway (scripts/gateway/), driven by the real
 // supabase-js against the real migrated database. The first part talks to the stack's
 // API (SUPABASE_URL and its keys); the second starts gateways of its own for what
 // needs a known JWT secret, an Edge Function upstream or an unreachable database.
@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
-import { startGateway } from "../../scripts/gateway.mjs";
+import { startGateway } from "../../scripts/gateway/index.mjs";
 import { localKeys, signJwt } from "../../scripts/keys.mjs";
 import { freePort } from "../../scripts/stack.mjs";
 import { supabaseClient as supabase } from "./support/backends.mjs";
