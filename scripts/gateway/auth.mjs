@@ -60,13 +60,38 @@ function bearerToken(authorization) {
   return /^bearer$/i.test(scheme) && token !== undefined && rest.length === 0 ? token : "";
 }
 
-/** The database role and JWT claims of a request, from its apikey / Authorization headers. */
+/**
+ * Refuses a request that carries no `apikey` header, as hosted Supabase's API gateway does
+ * before the request reaches PostgREST, whatever its Authorization header holds. What it
+ * answers, as found (late 2026):
+ * - Supabase's troubleshooting guide "Auth error: {401: UNAUTHORIZED_MISSING_API_KEY} on
+ *   admin endpoints" (supabase.com/kb/troubleshooting): HTTP 401, header
+ *   `sb-error-code: UNAUTHORIZED_MISSING_API_KEY`, "No API key found in request", also when
+ *   the key is sent only as `Authorization: Bearer`.
+ * - The body users quote from the hosted API (e.g. github.com/writingmate/chatlabs/issues/118,
+ *   a 401 in github.com/supabase/supabase-flutter/issues/190):
+ *   {"message":"No API key found in request","hint":"No `apikey` request header or url param was found."}
+ * - A Supabase maintainer in github.com/supabase/supabase-js/pull/1293: the API gateway
+ *   "ignores checking the Authorization header and only looks at the apikey header".
+ * The hosted gateway also takes the key as an `apikey` URL parameter; this stand-in does
+ * not (stricter, never more forgiving).
+ */
+export function requireApiKey(headers) {
+  if (headers.apikey === undefined || headers.apikey === "") {
+    throw gatewayError(401, "No API key found in request", {
+      hint: "No `apikey` request header or url param was found.",
+      headers: { "sb-error-code": "UNAUTHORIZED_MISSING_API_KEY" },
+    });
+  }
+}
+
+/** The database role and JWT claims of a request that has passed requireApiKey. */
 export function authenticate(headers, keys) {
   const { apikey, authorization } = headers;
   // Supabase's gateway turns the new API keys into the matching legacy JWT before
   // PostgREST sees the request; any other sb_ key is rejected outright.
   let apiKeyToken = apikey;
-  if (apikey?.startsWith("sb_")) {
+  if (apikey.startsWith("sb_")) {
     if (sameSecret(apikey, keys.secretKey)) apiKeyToken = keys.serviceRoleKey;
     else if (sameSecret(apikey, keys.publishableKey)) apiKeyToken = keys.anonKey;
     else throw gatewayError(401, "Invalid API key");
@@ -75,11 +100,9 @@ export function authenticate(headers, keys) {
     ? bearerToken(authorization)
     : undefined;
   // The apikey must itself be a key of this project even when a user token rides along.
-  const apiKeyClaims = apiKeyToken === undefined ? undefined : verifyJwt(apiKeyToken, keys.jwtSecret);
+  const apiKeyClaims = verifyJwt(apiKeyToken, keys.jwtSecret);
   // supabase-js sends a legacy key both as apikey and as the bearer token: verified once.
-  const claims = userToken === undefined
-    ? apiKeyClaims ?? {}
-    : userToken === apiKeyToken
+  const claims = userToken === undefined || userToken === apiKeyToken
     ? apiKeyClaims
     : verifyJwt(userToken, keys.jwtSecret);
   const role = typeof claims.role === "string" ? claims.role : ANON_ROLE;

@@ -22,9 +22,9 @@ export function pgrstError(status, code, message, { details = null, hint = null,
   });
 }
 
-/** An error raised by the API gateway itself (Kong answers with a bare message). */
-export function gatewayError(status, message) {
-  return new HttpError(status, { message });
+/** An error raised by the API gateway itself (Kong answers with a bare message, at most a hint). */
+export function gatewayError(status, message, { hint, headers = {} } = {}) {
+  return new HttpError(status, hint === undefined ? { message } : { message, hint }, headers);
 }
 
 export function jwtError(code, message) {
@@ -70,6 +70,11 @@ const PREFIX_STATUS = {
 };
 
 function statusFor(code, message, authenticated) {
+  // Insufficient privilege: 401 for the anonymous role, so an anon JWT or a publishable
+  // key calling a session function gets 401; 403 for any other role. PostgREST decides
+  // "authenticated" by the role, not by whether a JWT came (App.hs:
+  // `Error.PgError (Just authRole /= configDbAnonRole)`; Error.hs: `"42501" -> if authed
+  // then HTTP.status403 else HTTP.status401`), as its errors reference documents.
   if (code === "42501") return authenticated ? 403 : 401;
   if (code === "22023" && /^role .* does not exist$/.test(message)) return 401;
   if (code === "21000") return message.endsWith("requires a WHERE clause") ? 400 : 500;

@@ -33,8 +33,10 @@
 //   wins; else the `apikey` sb_secret_ / sb_publishable_ key becomes the service_role /
 //   anon JWT; else a JWT `apikey`. An unknown sb_ key is rejected (401). JWTs are HS256,
 //   verified in constant time, exp/nbf/iat checked with PostgREST's 30 s skew; the
-//   `role` claim picks the role (default anon). No credentials at all -> anon, as
-//   PostgREST's anonymous role (Supabase's hosted gateway would require an apikey).
+//   `role` claim picks the role (default anon). A /rest/v1 request without an `apikey`
+//   header is refused with 401 before anything else, whatever its Authorization, as
+//   Supabase's hosted gateway refuses it (auth.mjs requireApiKey cites its answer); the
+//   hosted gateway's `?apikey=` URL parameter is not accepted.
 //   Each request: one transaction on a pooled `authenticator` connection, `set local
 //   role`, the impersonated role's own settings (e.g. statement_timeout) and the
 //   request.jwt.claims / request.method / request.path settings, the call, commit.
@@ -57,6 +59,7 @@ import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { localKeys } from "../keys.mjs";
+import { requireApiKey } from "./auth.mjs";
 import { authenticatorPool } from "./database.mjs";
 import { gatewayError, HttpError, pgrstError } from "./errors.mjs";
 import { proxyFunction } from "./functions-proxy.mjs";
@@ -97,6 +100,8 @@ export async function startGateway({
       return;
     }
     if (url.pathname.startsWith("/rest/v1/")) {
+      // The API gateway checks the key of every /rest/v1 request before PostgREST sees it.
+      requireApiKey(req.headers);
       const rpc = /^\/rest\/v1\/rpc\/([^/]+)$/.exec(url.pathname);
       if (!rpc) throw pgrstError(404, "PGRST125", "Invalid path specified in request URL");
       await handleRpc(req, res, url, decodeURIComponent(rpc[1]));
