@@ -3,7 +3,7 @@
 // (`/rest/v1`), and the cleanup-sessions Edge Function served by Deno behind it
 // (`/functions/v1`). Used by `npm start`, `npm test` and `npm run bench` alike.
 import * as db from "./db.mjs";
-import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ROWS, limitFromEnv, startGateway } from "./gateway.mjs";
+import { DEFAULT_BODY_LIMIT, DEFAULT_MAX_ROWS, limitFromEnv, startGateway } from "./gateway/index.mjs";
 import { localKeys } from "./keys.mjs";
 import { freePort } from "./processes.mjs";
 import { startFunctions } from "./serve-functions.mjs";

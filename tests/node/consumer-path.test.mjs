@@ -15,7 +15,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import * as db from "../../scripts/db.mjs";
-import { startGateway } from "../../scripts/gateway.mjs";
+import { startGateway } from "../../scripts/gateway/index.mjs";
 import { localKeys } from "../../scripts/keys.mjs";
 import { startFunctions } from "../../scripts/serve-functions.mjs";
 import { freePort } from "../../scripts/stack.mjs";

@@ -1,4 +1,4 @@
-// The PostgREST-compatible gateway (scripts/gateway.mjs), driven by the real
+// The PostgREST-compatible gateway (scripts/gateway/), driven by the real
 // supabase-js against the real migrated database. The first part talks to the stack's
 // API (SUPABASE_URL and its keys); the second starts gateways of its own for what
 // needs a known JWT secret, an Edge Function upstream or an unreachable database.
@@ -7,7 +7,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
-import { startGateway } from "../../scripts/gateway.mjs";
+import { startGateway } from "../../scripts/gateway/index.mjs";
 import { localKeys, signJwt } from "../../scripts/keys.mjs";
 import { freePort } from "../../scripts/stack.mjs";
 import { supabaseClient as supabase } from "./support/backends.mjs";
@@ -148,11 +148,57 @@ describe("RPC through the stack's API", () => {
     });
   }
 
-  test("no key at all is PostgREST's anonymous role: 401, 42501, WWW-Authenticate: Bearer", async () => {
-    const res = await rawRpc(env.SUPABASE_URL, "session_count");
-    assert.equal(res.status, 401);
-    assert.equal(res.body.code, "42501");
+  test("no apikey header, whatever the Authorization: refused as hosted Supabase's gateway refuses it, before the database", async () => {
+    const sid = `${prefix}no-apikey`;
+    const save = JSON.stringify({ p_sid: sid, p_data: {}, p_expires_at: new Date(Date.now() + 60_000).toISOString() });
+    const withoutApiKey = {
+      "no credentials": {},
+      "empty apikey": { apikey: "" },
+      "service_role JWT as Bearer only": { authorization: `Bearer ${env.SUPABASE_SERVICE_ROLE_KEY}` },
+      "secret key as Bearer only": { authorization: `Bearer ${env.SUPABASE_SECRET_KEY}` },
+    };
+    for (const [label, headers] of Object.entries(withoutApiKey)) {
+      for (const [fn, method, body] of [["session_save_one", "POST", save], ["session_count", "GET"]]) {
+        const res = await rawRpc(env.SUPABASE_URL, fn, { headers, method, body });
+        assert.equal(res.status, 401, `${label}, ${method} ${fn}`);
+        assert.deepEqual(res.body, {
+          message: "No API key found in request",
+          hint: "No `apikey` request header or url param was found.",
+        }, `${label}, ${method} ${fn}`);
+        assert.equal(res.headers.get("sb-error-code"), "UNAUTHORIZED_MISSING_API_KEY");
+        assert.equal(res.headers.get("proxy-status"), null, "the API gateway answers, not PostgREST");
+      }
+    }
+    // Refused before PostgREST's own checks too: a path it has no route for, a method RPC refuses.
+    for (
+      const [url, method] of [[`${env.SUPABASE_URL}/rest/v1/sessions`, "GET"], [
+        `${env.SUPABASE_URL}/rest/v1/rpc/session_count`,
+        "DELETE",
+      ]]
+    ) {
+      const res = await fetch(url, { method });
+      assert.equal(res.status, 401, `${method} ${url}`);
+      assert.equal((await res.json()).message, "No API key found in request");
+    }
+    assert.deepEqual(await storedSids().then((s) => s.filter((x) => x === sid)), [], "nothing was written");
+  });
+
+  test("a publishable key reaches PostgREST as anon and is refused there: 401 (not 403), 42501, WWW-Authenticate: Bearer", async () => {
+    const sid = `${prefix}publishable-raw`;
+    const res = await rawRpc(env.SUPABASE_URL, "session_save_one", {
+      headers: { apikey: env.SUPABASE_PUBLISHABLE_KEY },
+      body: JSON.stringify({ p_sid: sid, p_data: {}, p_expires_at: new Date(Date.now() + 60_000).toISOString() }),
+    });
+    assert.equal(res.status, 401, "PostgREST answers 42501 with 401 for its anonymous role");
+    assert.deepEqual(res.body, {
+      code: "42501",
+      message: "permission denied for function session_save_one",
+      details: null,
+      hint: null,
+    });
     assert.equal(res.headers.get("www-authenticate"), "Bearer");
+    assert.equal(res.headers.get("proxy-status"), "PostgREST; error=42501");
+    assert.deepEqual(await storedSids().then((s) => s.filter((x) => x === sid)), [], "nothing was written");
   });
 
   test("an unknown function is PostgREST's not-found error (404, PGRST202)", async () => {
@@ -247,7 +293,10 @@ describe("gateway behaviour needing its own instance", () => {
 
   test("an expired JWT is 401 PGRST303 with an invalid_token challenge", async () => {
     const res = await rawRpc(gateway.url, "session_count", {
-      headers: { authorization: `Bearer ${jwt({ role: "service_role", iat: now - 7200, exp: now - 3600 })}` },
+      headers: {
+        apikey: keys.anonKey,
+        authorization: `Bearer ${jwt({ role: "service_role", iat: now - 7200, exp: now - 3600 })}`,
+      },
     });
     assert.equal(res.status, 401);
     assert.deepEqual(res.body, { code: "PGRST303", message: "JWT expired", details: null, hint: null });

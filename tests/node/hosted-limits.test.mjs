@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import { startGateway } from "../../scripts/gateway.mjs";
+import { startGateway } from "../../scripts/gateway/index.mjs";
 import { localKeys } from "../../scripts/keys.mjs";
 import { SupabaseSessionStore } from "../../dist/esm/index.js";
 import { BACKENDS, quietPool, supabaseClient } from "./support/backends.mjs";
