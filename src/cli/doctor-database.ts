@@ -10,7 +10,7 @@ import { quoteIdent } from "../pg-backend.js";
 export type Row = Record<string, unknown>;
 export type Sql = (text: string, values?: unknown[]) => Promise<Row[]>;
 
-/** Housekeeping thresholds (documented in the README's "Operating it"). */
+/** Housekeeping thresholds (documented under doctor in docs/operating.md). */
 export const THRESHOLDS = {
   /** More expired rows waiting than one default cleanup batch deletes. */
   expiredBacklog: 10_000,
@@ -96,7 +96,7 @@ async function migrations(ctx: Context): Promise<Check[]> {
   }
   const applied = await ctx.sql("select version, name from supabase_migrations.schema_migrations order by version");
   const versions = new Set(applied.map((r) => String(r.version)));
-  // A project that copied the files under fresh timestamps (see the README) keeps their names.
+  // A project that copied the files under fresh timestamps (docs/production.md, step 0) keeps their names.
   const names = new Set(applied.map((r) => String(r.name ?? "")));
   const isApplied = (m: { version: string; name: string }) => versions.has(m.version) || names.has(m.name);
   const missing = ours.filter((m) => !isApplied(m));
