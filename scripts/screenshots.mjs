@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run screenshots`: the example app's sign-in and account pages as PNGs in
-// docs/screenshots/, for the README. A throwaway stack of its own (never the one
+// docs/screenshots/, for docs/local-stack.md and the example's README. A throwaway stack of its own (never the one
 // `npm start` uses), the app in this process, and the browser the tests use.
 //
 // The account page shows alice signed in on four devices. Their times are staged: the

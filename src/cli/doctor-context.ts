@@ -5,7 +5,7 @@ import type { Expectations } from "./doctor-expectations.js";
 export type Row = Record<string, unknown>;
 export type Sql = (text: string, values?: unknown[]) => Promise<Row[]>;
 
-/** Housekeeping thresholds (documented in the README's "Operating it"). */
+/** Housekeeping thresholds (documented under doctor in docs/operating.md). */
 export const THRESHOLDS = {
   /** More expired rows waiting than one default cleanup batch deletes. */
   expiredBacklog: 10_000,

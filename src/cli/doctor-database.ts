@@ -72,7 +72,7 @@ async function migrations(ctx: Context): Promise<Check[]> {
   }
   const applied = await ctx.sql("select version, name from supabase_migrations.schema_migrations order by version");
   const versions = new Set(applied.map((r) => String(r.version)));
-  // A project that copied the files under fresh timestamps (see the README) keeps their names.
+  // A project that copied the files under fresh timestamps (docs/production.md, step 0) keeps their names.
   const names = new Set(applied.map((r) => String(r.name ?? "")));
   const isApplied = (m: { version: string; name: string }) => versions.has(m.version) || names.has(m.name);
   const folded = applied.map((r) => String(r.version)).filter((v) => FOLDED_INTO_BASELINE.includes(v));

@@ -1,9 +1,9 @@
-// The README followed literally by a new user: a fresh project (`npm init`, then the
-// README's own commands, extracted from README.md so that the doc cannot drift), the
-// package installed from the tarball `npm pack` makes of this checkout, the migrations
+// The docs followed literally by a new user: a fresh project (`npm init`, then the docs'
+// own commands, extracted from README.md and docs/production.md so that they cannot drift),
+// the package installed from the tarball `npm pack` makes of this checkout, the migrations
 // pushed by the pinned Supabase CLI into a fresh database set up as a new hosted project
-// is, the "Using the store" app compiled under strict + nodenext and run, and a purge
-// through the copied Edge Function. Then the same for a project that already has a
+// is, the README's "Using the store" app compiled under strict + nodenext and run, and a
+// purge through the copied Edge Function. Then the same for a project that already has a
 // `public.sessions` table of its own, installing into another schema.
 // Commands that need the hosted project (login, link, deploy, Vault) cannot run here:
 // the test lists them. npm installs fetch from the registry as a user's would.
@@ -89,16 +89,16 @@ async function consumer(name) {
 }
 
 /**
- * Runs the README blocks marked `tag`, in order, in `c.project`; `hooks.afterRun` runs
+ * Runs the docs' blocks marked `tag`, in reading order, in `c.project`; `hooks.afterRun` runs
  * after each shell block. Returns { transcript, notRun, outputs }.
  */
-async function followReadme(tag, c, env, hooks = {}) {
+async function followDocs(tag, c, env, hooks = {}) {
   const transcript = [];
   const notRun = [];
   const outputs = [];
   for (const block of blocksFor(tag)) {
     const { action, arg } = block.marker;
-    const where = `README.md:${block.line}`;
+    const { where } = block;
     if (action === "skip") {
       notRun.push(`${where} (${arg}): ${block.code.trim().split("\n").join(" ; ")}`);
       continue;
@@ -173,19 +173,19 @@ before(() => {
 });
 after(() => fs.rmSync(work, { recursive: true, force: true }));
 
-test("every command block of Install, Using the store and Production is marked for the consumer-path test", () => {
-  const consumerSections = ["Install", "Using the store", "Production, step by step"];
-  const unmarked = fencedBlocks().filter((b) =>
-    consumerSections.includes(b.section) && ["sh", "sql", "toml", "ts", "json"].includes(b.lang) &&
-    !b.marker
-  );
-  assert.deepEqual(unmarked.map((b) => `README.md:${b.line}`), []);
+test("every command block of the README's Install and Using the store, and of docs/production.md, is marked for the consumer-path test", () => {
+  const commandBlocks = [
+    ...fencedBlocks("README.md").filter((b) => ["Install", "Using the store"].includes(b.section)),
+    ...fencedBlocks("docs/production.md"),
+  ].filter((b) => ["sh", "sql", "toml", "ts", "json"].includes(b.lang));
+  assert.ok(commandBlocks.length > 10, "the sections this test names still exist");
+  assert.deepEqual(commandBlocks.filter((b) => !b.marker).map((b) => b.where), []);
   // The version a user installs is the one this checkout packs.
   assert.match(readme(), new RegExp(`npm i \\./${tarball.replace(/\./g, "\\.")}\\n`));
   assert.equal(tarball, `${manifest.name}-${manifest.version}.tgz`);
 });
 
-describe("a fresh supabase init project, following the README", () => {
+describe("a fresh supabase init project, following the README and docs/production.md", () => {
   let c;
   let app;
   before(async () => {
@@ -196,10 +196,10 @@ describe("a fresh supabase init project, following the README", () => {
     await c?.stop();
   });
 
-  test("the README's commands run in order: install the tarball, compile the app, copy, push, verify, purge", async (t) => {
+  test("the docs' commands run in order: install the tarball, compile the app, copy, push, verify, purge", async (t) => {
     const { url, fnPort } = await api(c);
     const env = shellEnv({ SUPABASE_DB_URL: c.cliUrl, SUPABASE_URL: url, SUPABASE_SECRET_KEY: keys.secretKey });
-    const { transcript, notRun, outputs } = await followReadme("consumer", c, env, {
+    const { transcript, notRun, outputs } = await followDocs("consumer", c, env, {
       afterRun: functionServer(c, fnPort, { SUPABASE_URL: url }),
     });
     report(t, transcript, notRun);
@@ -216,7 +216,7 @@ describe("a fresh supabase init project, following the README", () => {
 
     // The README's app, as compiled, keeps one session across requests over http://localhost.
     const port = await freePort();
-    // Node < 22 needs --experimental-websocket for supabase-js, as the README says.
+    // Node < 22 needs --experimental-websocket for supabase-js, as docs/store.md says.
     app = spawn(process.execPath, ["--experimental-websocket", "dist/app.js"], {
       cwd: c.project,
       env: { ...env, PORT: String(port), SESSION_SECRET: "a-test-secret-of-at-least-32-characters" },
@@ -269,7 +269,7 @@ describe("a project with a public.sessions table of its own, installing into ano
   test("migrations --schema, push, both store backends, the function's purge and the cron job use that schema", async (t) => {
     const { url, fnPort } = await api(c, ["public", SCHEMA]);
     const env = shellEnv({ SUPABASE_DB_URL: c.cliUrl, SUPABASE_URL: url, SUPABASE_SECRET_KEY: keys.secretKey });
-    const { transcript, notRun } = await followReadme("schema", c, env);
+    const { transcript, notRun } = await followDocs("schema", c, env);
     report(t, transcript, notRun);
 
     // The app's table is as it was.
@@ -299,7 +299,7 @@ describe("a project with a public.sessions table of its own, installing into ano
     const stored = await pool.query(`select sid from ${SCHEMA}.sessions order by sid`);
     assert.deepEqual(stored.rows.map((r) => r.sid), ["schema-api", "schema-pg"]);
 
-    // An API that does not expose the schema refuses, as PostgREST does: hence the README's "exposed schemas".
+    // An API that does not expose the schema refuses, as PostgREST does: hence docs/production.md's "exposed schemas".
     const narrow = await api(c);
     await assert.rejects(
       new SupabaseSessionStore({ client: supabaseClient(narrow.url, keys.secretKey), schema: SCHEMA })

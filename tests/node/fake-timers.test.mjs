@@ -38,7 +38,7 @@ const DEFAULT_SETS = {
   "Vitest defaults": { toNotFake: ["nextTick", "queueMicrotask"] },
   "Jest defaults": { toFake: JEST_DEFAULT },
 };
-// What the clients themselves need real (README, "Testing your app"): node-postgres's Pool
+// What the clients themselves need real (docs/store.md, "Testing your app"): node-postgres's Pool
 // hands out idle connections on process.nextTick, and Node's fetch (supabase-js) needs
 // nextTick and queueMicrotask. The store needs neither.
 const KEEP_REAL = ["nextTick", "queueMicrotask"];

@@ -64,6 +64,13 @@ test("the tarball ships the builds, their types, the sources maps point at, the 
   }
 });
 
+test("the guides the README links to ship beside it, so its links work in node_modules too", () => {
+  const readme = fs.readFileSync(path.join(root, "README.md"), "utf8");
+  const guides = [...new Set([...readme.matchAll(/\]\((docs\/[^)#\s]+\.md)/g)].map((m) => m[1]))];
+  assert.ok(guides.includes("docs/production.md"), "the README links to its guides");
+  assert.deepEqual(guides.filter((g) => !files.includes(g)), []);
+});
+
 test("import and require both resolve the store through the exports map", () => {
   const esm = runIn(
     `import("supabase-session-store").then((m) => console.log(typeof m.SupabaseSessionStore,

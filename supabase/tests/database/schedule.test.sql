@@ -112,7 +112,7 @@ select is(public.dispatch_session_cleanup() ->> 'reason',
   'Vault secrets session_cleanup_project_url and session_cleanup_secret_key are not both set',
   'without the secrets it purges directly and says why');
 
--- Stored the way the README tells operators to store them (the real Vault where there is one).
+-- Stored the way docs/production.md (step 4) tells operators to store them (the real Vault where there is one).
 select vault.create_secret('https://abcdefgh.supabase.co/', 'session_cleanup_project_url');
 select vault.create_secret('sb_secret_test-key-0123456789', 'session_cleanup_secret_key');
 

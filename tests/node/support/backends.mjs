@@ -6,7 +6,7 @@ import { SupabaseSessionStore } from "../../../dist/esm/index.js";
 import { requireEnv } from "./env.mjs";
 
 /**
- * A supabase-js client for `key` on the stack's API, made as the README says (no `ws`: the
+ * A supabase-js client for `key` on the stack's API, made as the README's app makes it (no `ws`: the
  * tests run on Node 22 and later, whose built-in WebSocket supabase-js uses), making its
  * requests with `fetchImpl` when one is given.
  */
