@@ -9,8 +9,9 @@ import session from "express-session";
 import { Passport } from "passport";
 import { Strategy as LocalStrategy } from "passport-local";
 import { csrfProtection, csrfToken, isJsonRequest } from "./csrf.mjs";
-import { describeDevice } from "./device.mjs";
-import { accountPage, loginPage, messagePage } from "./pages.mjs";
+import { accountPage, loginPage } from "./pages.mjs";
+import { refuse, sendPage, sessionViews } from "./responses.mjs";
+import { sessionSecrets } from "./settings.mjs";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PUBLIC_DIR = fileURLToPath(new URL("./public/", import.meta.url));
@@ -28,36 +29,6 @@ const NOTICES = {
   "already-ended": "That session had already ended.",
   "others-ended": "You are signed out everywhere else. This device stays signed in, with a new session.",
 };
-// Development only: lets `npm start` run without configuration. Refused in production.
-export const DEVELOPMENT_SECRET = "development-only-session-secret-do-not-use-in-production";
-const MIN_PRODUCTION_SECRET_LENGTH = 32;
-
-/** `SESSION_SECRET` as a list: the first entry signs new cookies, every entry verifies (rotation). */
-export function parseSecrets(value) {
-  return (value ?? "").split(",").map((s) => s.trim()).filter(Boolean);
-}
-
-/** `TRUST_PROXY` for Express's "trust proxy": unset/false, true, a hop count, or addresses/subnets. */
-export function parseTrustProxy(value) {
-  const v = (value ?? "").trim();
-  if (v === "" || v === "false") return false;
-  if (v === "true") return true;
-  if (/^\d+$/.test(v)) return Number(v);
-  return v;
-}
-
-function sessionSecrets(secrets, production) {
-  if (secrets.length === 0) {
-    if (production) throw new Error("SESSION_SECRET is required in production (comma-separated for rotation)");
-    return [DEVELOPMENT_SECRET];
-  }
-  if (production && secrets.some((s) => s.length < MIN_PRODUCTION_SECRET_LENGTH || s === DEVELOPMENT_SECRET)) {
-    throw new Error(
-      `every SESSION_SECRET entry must be at least ${MIN_PRODUCTION_SECRET_LENGTH} random characters in production`,
-    );
-  }
-  return secrets;
-}
 
 /**
  * @param {object} options
@@ -310,29 +281,4 @@ export function createApp(
   });
 
   return app;
-}
-
-/** The account page's rows (and GET /sessions): this device first, then the most recently active. */
-function sessionViews(records, currentHandle) {
-  const views = records.map(({ id, createdAt, lastActiveAt, expiresAt, session }) => ({
-    id,
-    current: id === currentHandle,
-    device: describeDevice(session.device?.userAgent),
-    userAgent: session.device?.userAgent ?? "",
-    signedInAt: session.device?.signedInAt ? new Date(session.device.signedInAt) : createdAt,
-    lastActiveAt,
-    expiresAt,
-  }));
-  return [...views.filter((v) => v.current), ...views.filter((v) => !v.current)];
-}
-
-function sendPage(res, status, page) {
-  // Pages carry the CSRF token and the user's sessions: never kept in a shared cache.
-  res.status(status).set("Cache-Control", "no-store").type("html").send(String(page));
-}
-
-/** A failure as a page for a browser (it accepts HTML), as JSON for curl and scripts. */
-function refuse(req, res, status, { error, title, message }) {
-  if (req.accepts(["json", "html"]) === "html") return sendPage(res, status, messagePage({ title, message }));
-  res.status(status).json({ error });
 }

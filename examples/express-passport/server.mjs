@@ -10,7 +10,8 @@
 import { createClient } from "@supabase/supabase-js";
 import { SupabaseSessionStore } from "supabase-session-store";
 import WebSocket from "ws";
-import { createApp, parseSecrets, parseTrustProxy } from "./app.mjs";
+import { createApp } from "./app.mjs";
+import { parseSecrets, parseTrustProxy } from "./settings.mjs";
 import { createUserDirectory, DEMO_USERS } from "./users.mjs";
 
 const SHUTDOWN_GRACE_MS = 10_000;
