@@ -21,7 +21,9 @@ import { startFunctions } from "../../scripts/serve-functions.mjs";
 import { freePort } from "../../scripts/stack.mjs";
 import { SupabaseSessionStore } from "../../dist/esm/index.js";
 import { sessionFor, supabaseClient } from "./support/backends.mjs";
+import { runScript } from "./support/commands.mjs";
 import { blocksFor, fencedBlocks, readme } from "./support/readme.mjs";
+import { scratchCluster } from "./support/scratch-db.mjs";
 
 const root = db.root;
 const keys = localKeys();
@@ -36,21 +38,6 @@ function shellEnv(extra) {
       .filter(([k]) => !/^(npm_|SUPABASE_|DATABASE_URL$|PG|LOCAL_DB_|CLEANUP_SECRET$|NODE_OPTIONS$)/i.test(k)),
   );
   return { ...clean, ...extra };
-}
-
-/** Runs a shell script; asynchronously, since the API it may call (the gateway) runs in this process. */
-function sh(cwd, script, env) {
-  return new Promise((resolve) => {
-    const child = spawn("bash", ["-euo", "pipefail", "-c", script], { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.stderr.on("data", (d) => {
-      out += d;
-    });
-    child.on("close", (code) => resolve({ code, out }));
-  });
 }
 
 function psql(url, sql) {
@@ -68,19 +55,14 @@ const tail = (out, n = 4) => out.trim().split("\n").slice(-n).map((l) => `    ${
 async function consumer(name) {
   const project = path.join(work, name);
   fs.mkdirSync(project);
-  assert.equal((await sh(project, "npm init -y >/dev/null && npm pkg set type=module", shellEnv())).code, 0);
+  assert.equal((await runScript(project, "npm init -y >/dev/null && npm pkg set type=module", shellEnv())).code, 0);
   fs.copyFileSync(path.join(work, tarball), path.join(project, tarball));
-  const dbOpts = {
-    dir: path.join(root, `.local/consumer-${name}-${process.pid}`),
-    port: await freePort(),
-    migrate: false,
-  };
-  db.start(dbOpts);
-  const stops = [() => db.destroy(dbOpts)];
+  const cluster = await scratchCluster(`consumer-${name}`);
+  const stops = [() => cluster.destroy()];
   return {
     project,
-    url: db.dbUrl(dbOpts),
-    cliUrl: db.dbUrl(dbOpts, { forCli: true }),
+    url: cluster.url,
+    cliUrl: cluster.cliUrl,
     stops,
     async stop() {
       for (const s of stops.reverse()) await s();
@@ -112,7 +94,7 @@ async function followDocs(tag, c, env, hooks = {}) {
       transcript.push(`${action === "file" ? "wrote" : "appended to"} ${arg} (${where})`);
       continue;
     }
-    const res = action === "sql" ? psql(c.url, block.code) : await sh(c.project, block.code, env);
+    const res = action === "sql" ? psql(c.url, block.code) : await runScript(c.project, block.code, env);
     transcript.push(`$ ${block.code.trim().split("\n").join("\n$ ")}\n${tail(res.out)}`);
     assert.equal(res.code, 0, `${where} failed:\n${block.code}\n${res.out}`);
     outputs.push({ block, out: res.out });
@@ -210,7 +192,7 @@ describe("a fresh supabase init project, following the README and docs/productio
     const purged = outputs.find((o) => /supabase-session-store purge/.test(o.block.code));
     assert.equal(JSON.parse(purged.out.slice(purged.out.indexOf("{"))).more, false);
     assert.ok(!purged.out.includes(keys.secretKey), "purge never prints the key");
-    const cliVersion = await sh(c.project, "npx supabase --version", env);
+    const cliVersion = await runScript(c.project, "npx supabase --version", env);
     assert.equal(cliVersion.out.trim(), "2.117.0");
     assert.ok(notRun.some((h) => /functions deploy/.test(h)) && notRun.some((h) => /link/.test(h)));
 
@@ -311,7 +293,7 @@ describe("a project with a public.sessions table of its own, installing into ano
     await functionServer(c, fnPort, { SUPABASE_URL: url, functionEnv: { SESSIONS_SCHEMA: SCHEMA } })();
     await pool.query(`insert into ${SCHEMA}.sessions (sid, data, expires_at)
       select 'expired-' || n, '{}', now() - interval '1 minute' from generate_series(1, 3) n`);
-    const purge = await sh(c.project, "npx supabase-session-store purge", env);
+    const purge = await runScript(c.project, "npx supabase-session-store purge", env);
     assert.equal(purge.code, 0, purge.out);
     assert.equal(JSON.parse(purge.out.slice(purge.out.indexOf("{"))).deleted, 3);
     for (const line of `$ npx supabase-session-store purge\n${tail(purge.out, 8)}`.split("\n")) t.diagnostic(line);
@@ -327,7 +309,7 @@ describe("a project with a public.sessions table of its own, installing into ano
     assert.equal((await pool.query("select count(*)::int as n from public.sessions")).rows[0].n, 2);
 
     // Supabase's linter finds nothing above INFO in the schema either.
-    const advisors = await sh(
+    const advisors = await runScript(
       c.project,
       `npx supabase db advisors --db-url "$SUPABASE_DB_URL" --type all --level info -o json`,
       env,

@@ -5,14 +5,15 @@
 // pg_cron lives only in the database it was configured for: that test removes a job
 // and puts it back with the fix the doctor printed.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort } from "../../scripts/stack.mjs";
+import { runCommand } from "./support/commands.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { databaseUrl, withScratchDatabase } from "./support/scratch-db.mjs";
 
 const { DATABASE_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: KEY } = requireEnv(
   "DATABASE_URL",
@@ -34,22 +35,12 @@ after(() => admin.end());
 
 /** The database URL with another database name and the test password. */
 function urlOf(database, base = DATABASE_URL) {
-  const u = new URL(base);
-  u.pathname = `/${database}`;
-  u.password = PASSWORD;
-  return u.toString();
+  return databaseUrl(base, database, { password: PASSWORD });
 }
 
 /** Runs the doctor with only `env` (plus PATH); resolves with its exit code and output. */
 function doctor(args, env = {}) {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [bin, "doctor", ...args],
-      { env: { PATH: process.env.PATH, ...env } },
-      (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }),
-    );
-  });
+  return runCommand(process.execPath, [bin, "doctor", ...args], { env: { PATH: process.env.PATH, ...env } });
 }
 
 /** The doctor's --json report, asserting its exit code. */
@@ -69,18 +60,8 @@ function assertNoSecret({ stdout, stderr }) {
 }
 
 /** A scratch database for one broken deployment, dropped afterwards. */
-async function withScratch(name, fn) {
-  const database = `doctor_scratch_${name}`;
-  await admin.query(`drop database if exists ${database}`);
-  await admin.query(`create database ${database}`);
-  const client = new pg.Client({ connectionString: urlOf(database) });
-  await client.connect();
-  try {
-    return await fn(client, urlOf(database));
-  } finally {
-    await client.end();
-    await admin.query(`drop database if exists ${database} with (force)`);
-  }
+function withScratch(name, fn) {
+  return withScratchDatabase(admin, `doctor_scratch_${name}`, urlOf, fn);
 }
 
 /**

@@ -9,7 +9,6 @@
 // schedule file differs from the pre-release one only by dispatch_session_cleanup's comment,
 // which 20261203000200 added there).
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -17,7 +16,9 @@ import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { catalogFingerprint } from "./support/catalog.mjs";
+import { runCommand } from "./support/commands.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { createDatabase, databaseUrl, dropDatabase, withClient as withDatabaseClient } from "./support/scratch-db.mjs";
 
 const { DATABASE_URL } = requireEnv("DATABASE_URL");
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -32,17 +33,14 @@ const admin = new pg.Pool({ connectionString: DATABASE_URL, max: 1 });
 const projects = [];
 after(async () => {
   for (const db of ["prerelease_upgrade_old", "prerelease_upgrade_new"]) {
-    await admin.query(`drop database if exists ${db}`);
+    await dropDatabase(admin, db);
   }
   await admin.end();
   for (const dir of projects) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 function urlOf(database, { forCli = false } = {}) {
-  const u = new URL(DATABASE_URL);
-  u.pathname = `/${database}`;
-  if (forCli) u.searchParams.set("sslmode", "disable");
-  return u.toString();
+  return databaseUrl(DATABASE_URL, database, { forCli });
 }
 
 /** A Supabase project folder whose migrations are `from`'s, the schedule left out. */
@@ -63,26 +61,13 @@ function setMigrations(dir, from) {
 }
 
 function cli(dir, args) {
-  return new Promise((resolve) => {
-    execFile(
-      supabase,
-      args,
-      { cwd: dir, env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1" } },
-      (error, stdout, stderr) => resolve({ code: error ? (error.code ?? 1) : 0, out: `${stdout}${stderr}` }),
-    );
-  });
+  return runCommand(supabase, args, { cwd: dir, env: { ...process.env, SUPABASE_TELEMETRY_DISABLED: "1" } });
 }
 
 const push = (dir, database) => cli(dir, ["db", "push", "--db-url", urlOf(database, { forCli: true }), "--yes"]);
 
-async function withClient(database, fn) {
-  const client = new pg.Client({ connectionString: urlOf(database) });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
+function withClient(database, fn) {
+  return withDatabaseClient(urlOf(database), fn);
 }
 
 const oldDir = project(PRERELEASE);
@@ -90,8 +75,7 @@ const newDir = project(BASELINE);
 
 before(async () => {
   for (const db of ["prerelease_upgrade_old", "prerelease_upgrade_new"]) {
-    await admin.query(`drop database if exists ${db}`);
-    await admin.query(`create database ${db}`);
+    await createDatabase(admin, db);
   }
   const built = await push(oldDir, "prerelease_upgrade_old");
   assert.equal(built.code, 0, built.out);
@@ -106,24 +90,15 @@ before(async () => {
 });
 
 /** The doctor's migrations check of `database`. */
-function doctorMigrations(database) {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [
-      path.join(root, "bin/supabase-session-store.mjs"),
-      "doctor",
-      "--db-url",
-      urlOf(database),
-      "--json",
-    ], {
-      env: { PATH: process.env.PATH },
-    }, (_error, stdout) => {
-      try {
-        resolve(JSON.parse(stdout).checks.find((c) => c.id === "migrations"));
-      } catch (err) {
-        reject(err);
-      }
-    });
-  });
+async function doctorMigrations(database) {
+  const { stdout } = await runCommand(process.execPath, [
+    path.join(root, "bin/supabase-session-store.mjs"),
+    "doctor",
+    "--db-url",
+    urlOf(database),
+    "--json",
+  ], { env: { PATH: process.env.PATH } });
+  return JSON.parse(stdout).checks.find((c) => c.id === "migrations");
 }
 
 test("db push of the baseline to a pre-release database refuses, naming the versions to repair; so does the doctor", async () => {
