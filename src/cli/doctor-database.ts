@@ -11,8 +11,7 @@ import { httpBranch, schedule } from "./doctor-schedule.js";
 import { security } from "./doctor-security.js";
 import { quoteIdent } from "../pg-backend.js";
 
-const PUSH_FIX = "cp node_modules/supabase-session-store/supabase/migrations/*.sql supabase/migrations/ && " +
-  'npx supabase db push --db-url "$DATABASE_URL"';
+const PUSH_FIX = 'npx supabase-session-store init && npx supabase db push --db-url "$DATABASE_URL" --yes';
 
 /** Runs `check` under a savepoint; an error becomes its verdict (privileges: a warning). */
 async function guarded(ctx: Context, id: string, check: () => Promise<Check[]>): Promise<Check[]> {

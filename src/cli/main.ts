@@ -3,9 +3,10 @@
 // (0 done, 1 failure, 2 usage error or cannot run). The key a command is given is
 // never printed.
 import { runDoctor } from "./doctor.js";
+import { runInit } from "./init.js";
 import { type CliIo, EXIT_OK, EXIT_USAGE } from "./io.js";
 import { runMigrations } from "./migrations.js";
-import { MIGRATIONS_DIR } from "./package-files.js";
+import { FUNCTION_DIR, MIGRATIONS_DIR } from "./package-files.js";
 import { runPurge } from "./purge.js";
 
 export type { CliIo } from "./io.js";
@@ -16,6 +17,10 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  init: {
+    summary: "put the migrations, the cleanup function and its config.toml block into your Supabase project",
+    run: (argv, io) => runInit(argv, io, { migrations: MIGRATIONS_DIR, functionDir: FUNCTION_DIR }),
+  },
   doctor: {
     summary: "check a deployment (migrations, privileges, schedule, the function, housekeeping); read-only",
     run: runDoctor,

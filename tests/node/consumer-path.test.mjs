@@ -188,7 +188,11 @@ describe("a fresh supabase init project, following the README and docs/productio
 
     assert.ok(fs.existsSync(path.join(c.project, "dist/app.js")), "the app compiled");
     const pushed = outputs.find((o) => /db push/.test(o.block.code));
-    assert.match(pushed.out, /Applying migration 20261201000000_sessions_table\.sql/);
+    assert.match(
+      pushed.out,
+      /Applying migration \d{14}_sessions_table\.sql/,
+      "init wrote it, under a version of its own",
+    );
     const purged = outputs.find((o) => /supabase-session-store purge/.test(o.block.code));
     assert.equal(JSON.parse(purged.out.slice(purged.out.indexOf("{"))).more, false);
     assert.ok(!purged.out.includes(keys.secretKey), "purge never prints the key");

@@ -103,7 +103,7 @@ test("the README and CHANGELOG.md name every command the package ships", () => {
   const commands = [...table.matchAll(/^ {2}(\w+): \{/gm)].map((m) => m[1]);
   assert.deepEqual(
     commands.toSorted(),
-    ["doctor", "migrations", "purge"],
+    ["doctor", "init", "migrations", "purge"],
     "the commands as src/cli/main.ts lists them",
   );
   for (const page of ["README.md", "CHANGELOG.md"]) {
