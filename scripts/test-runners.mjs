@@ -167,3 +167,26 @@ export function summary() {
   process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed\n`);
   process.exitCode = totals.failed === 0 && totals.passed > 0 ? 0 : 1;
 }
+
+/**
+ * The package as the ecosystem's checkers see it: publint (strict: a warning fails), and
+ * arethetypeswrong on the tarball (import, require and the types of every export path under
+ * node10, node16 from CJS and ESM, and bundler resolution); then `npm publish --dry-run`,
+ * which must print no warning but the one every dry run without a login prints.
+ */
+export async function packagingChecks() {
+  await check("publint --strict", bin("publint"), ["--strict"]);
+  const packed = await run("npm", ["pack", "--json", "--ignore-scripts", "--pack-destination", testDir], {
+    echo: false,
+  });
+  const tarball = packed.code === 0
+    ? path.join(testDir, JSON.parse(packed.out.slice(packed.out.indexOf("[")))[0].filename)
+    : null;
+  if (!tarball) process.stdout.write(packed.out);
+  if (tarball) await check("arethetypeswrong (ESM, CJS and types: node10, node16, bundler)", bin("attw"), [tarball]);
+  else recordOk("arethetypeswrong", false, "npm pack failed");
+  const { code, out } = await run("npm", ["publish", "--dry-run", "--ignore-scripts"], { echo: false });
+  const warnings = out.split("\n").filter((l) => /^npm warn/i.test(l) && !/requires you to be logged in/.test(l));
+  if (code !== 0 || warnings.length) process.stdout.write(out);
+  recordOk("npm publish --dry-run, no warning", code === 0 && warnings.length === 0, warnings.join("; "));
+}

@@ -2,7 +2,8 @@
 // `npm test`: every suite, from a clean test database, with one summary line.
 // `npm run test:unit` (`--unit`): the unit tier alone, in seconds, with no database.
 //
-//   unit tier (Node and Deno unit tests, no database) · type check · lint · build · Node runtimes (22, 24, 26 from npm) · local stack as a
+//   unit tier (Node and Deno unit tests, no database) · type check · lint · build · publint,
+//   arethetypeswrong, npm publish --dry-run · Node runtimes (22, 24, 26 from npm) · local stack as a
 //   new hosted project (fresh cluster, migrations pushed as postgres by the Supabase CLI)
 //   · second push is a no-op · Supabase advisors · pgTAP (pg_prove) · Node suites on
 //   each runtime (the e2e suite on Express 5 and 4) · the other Node tests once · Deno
@@ -23,6 +24,7 @@ import {
   denoTests,
   listFiles,
   nodeTests,
+  packagingChecks,
   pgtap,
   recordOk,
   root,
@@ -85,6 +87,7 @@ async function main() {
   await check("type check (tsc --noEmit)", bin("tsc"), ["-p", "tsconfig.json", "--noEmit"]);
   await check("lint (deno lint)", "npm", ["run", "--silent", "lint"]);
   const built = await check("build (ESM + CJS)", process.execPath, [path.join(root, "scripts/build.mjs")]);
+  if (built) await packagingChecks();
   const nodes = runtimes();
   const newest = nodes.at(-1);
   // The unit tier ran first on this machine's Node, for speed; it runs again on each

@@ -71,6 +71,27 @@ test("the guides the README links to ship beside it, so its links work in node_m
   assert.deepEqual(guides.filter((g) => !files.includes(g)), []);
 });
 
+test("everything the docs tell a user to take from node_modules/supabase-session-store/ is in the package", () => {
+  const pages = [
+    "README.md",
+    ...fs.readdirSync(path.join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`),
+    "examples/express-passport/README.md",
+  ];
+  const taken = pages.flatMap((page) =>
+    [...fs.readFileSync(path.join(root, page), "utf8").matchAll(/node_modules\/supabase-session-store\/([^\s`)"']+)/g)]
+      .map((m) => ({ page, ref: m[1] }))
+  );
+  assert.ok(taken.length >= 3, "the docs name the package's migrations, function and pgTAP tests");
+  // A reference is a file, a folder (its files), or a folder's files by one `*` pattern.
+  const matches = (ref) => {
+    const pattern = new RegExp(
+      `^${ref.replace(/\/$/, "").replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, "[^/]*")}(/.+)?$`,
+    );
+    return files.some((f) => pattern.test(f));
+  };
+  assert.deepEqual(taken.filter(({ ref }) => !matches(ref)), []);
+});
+
 test("import and require both resolve the store through the exports map", () => {
   const esm = runIn(
     `import("supabase-session-store").then((m) => console.log(typeof m.SupabaseSessionStore,
