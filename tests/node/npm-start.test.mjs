@@ -11,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import * as db from "../../scripts/db.mjs";
 import { freePort } from "../../scripts/stack.mjs";
+import { userShellEnv } from "./support/env.mjs";
 import { CookieJar, request } from "./support/http.mjs";
 import { descendants, isAlive, startProcess } from "./support/processes.mjs";
 
@@ -18,14 +19,12 @@ const { root } = db;
 const LOCAL_DB_DIR = ".local/npm-start-test";
 const dir = path.join(root, LOCAL_DB_DIR);
 const START_TIMEOUT_MS = 240_000;
-// What a user's shell would not have: the test stack's own settings.
-const TEST_STACK_SETTINGS = /^(SUPABASE_|DATABASE_URL$|LOCAL_DB_|API_PORT$|PORT$|HOST$|SESSION_|NODE_ENV$|START_APP$)/;
 
 let ports;
 let run;
 
 async function npmStart() {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !TEST_STACK_SETTINGS.test(k)));
+  const inherited = userShellEnv();
   const proc = startProcess(process.execPath, [path.join(root, "scripts/start.mjs")], {
     cwd: root,
     env: {

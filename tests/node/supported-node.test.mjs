@@ -9,6 +9,7 @@ import * as db from "../../scripts/db.mjs";
 import { END_OF_LIFE_NODE, NODE_RUNTIMES, nodeBinary, nodeRuntime } from "../../scripts/runtimes.mjs";
 import { freePort } from "../../scripts/stack.mjs";
 import { runCommand } from "./support/commands.mjs";
+import { userShellEnv } from "./support/env.mjs";
 import { descendants, isAlive, startProcess } from "./support/processes.mjs";
 
 const root = db.root;
@@ -16,9 +17,7 @@ const oldNode = nodeBinary(END_OF_LIFE_NODE);
 const newest = Math.max(...Object.keys(NODE_RUNTIMES).map(Number));
 const supported = nodeRuntime(newest);
 const dir = path.join(root, `.local/supported-node-test-${process.pid}`);
-// What a user's shell would not have: the test stack's own settings.
-const TEST_STACK_SETTINGS = /^(SUPABASE_|DATABASE_URL$|LOCAL_DB_|API_PORT$|PORT$|HOST$|SESSION_|NODE_ENV$|START_APP$)/;
-const shellEnv = Object.fromEntries(Object.entries(process.env).filter(([k]) => !TEST_STACK_SETTINGS.test(k)));
+const shellEnv = userShellEnv();
 const SAYS_SO = new RegExp(
   `Node ${END_OF_LIFE_NODE.replace(/\./g, "\\.")} is older than this project supports \\(engines: node >=22\\); ` +
     `running on Node ${NODE_RUNTIMES[newest].replace(/\./g, "\\.")} instead`,

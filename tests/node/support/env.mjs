@@ -11,3 +11,11 @@ export function requireEnv(...names) {
   }
   return Object.fromEntries(names.map((name) => [name, process.env[name]]));
 }
+
+// What a user's shell would not have: the test stack's own settings.
+const TEST_STACK_SETTINGS = /^(SUPABASE_|DATABASE_URL$|LOCAL_DB_|API_PORT$|PORT$|HOST$|SESSION_|NODE_ENV$|START_APP$)/;
+
+/** This process's environment without the test stack's settings: what `npm start` in a user's shell sees. */
+export function userShellEnv() {
+  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !TEST_STACK_SETTINGS.test(k)));
+}
