@@ -4,11 +4,12 @@ import type { Args, Backend, SessionFunction } from "./backend.js";
 import { JsonArg } from "./backend.js";
 import { Batcher, Traffic } from "./batcher.js";
 import { ConnectionHealth } from "./connection-health.js";
+import type { SessionRowRef } from "./errors.js";
 import { PgBackend } from "./pg-backend.js";
 import { RpcBackend } from "./rpc-backend.js";
 import { monotonicNow, nextTick } from "./real-timers.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
-import { sessionHandle as handleOf } from "./session-handle.js";
+import { handleOfKey, sessionKey } from "./session-key.js";
 import { type BackendChoice, parseStoreOptions, type SupabaseSessionStoreOptions } from "./store-options.js";
 import { TouchPolicy } from "./touch-policy.js";
 import { byLastActive, handleText, toUserSession, userIdText, type UserSession } from "./user-sessions.js";
@@ -136,14 +137,14 @@ export class SupabaseSessionStore extends session.Store {
   /** The live session, or null when it is missing, expired, destroyed or corrupt (corrupt: reported). */
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
     return this.#run(callback, async () => {
-      checkSid(sid);
-      const row = await this.#gets.add(sid, undefined);
+      const key = keyOf(sid);
+      const row = await this.#gets.add(key, undefined);
       if (!row) {
-        this.#touchPolicy.forget(sid);
+        this.#touchPolicy.forget(key);
         return null;
       }
-      const data = this.#parse(sid, row.data);
-      if (data) this.#touchPolicy.remember(sid, { expiresMs: toEpochMs(row.expires_at) });
+      const data = this.#parse({ key }, row.data);
+      if (data) this.#touchPolicy.remember(key, { expiresMs: toEpochMs(row.expires_at) });
       return data;
     });
   }
@@ -155,9 +156,9 @@ export class SupabaseSessionStore extends session.Store {
    */
   override set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return this.#run(callback, async () => {
-      checkSid(sid);
+      const key = keyOf(sid);
       const { json, bytes } = serializeSession(sess, this.maxDataBytes);
-      const outcome = await this.#writes.add(sid, { kind: "save", json, bytes, expiry: cookieExpiry(sess) });
+      const outcome = await this.#writes.add(key, { kind: "save", json, bytes, expiry: cookieExpiry(sess) });
       // No session id in the event: listeners tend to log what they get.
       if (outcome === "destroyed") this.emit("destroyedSave");
     });
@@ -171,10 +172,10 @@ export class SupabaseSessionStore extends session.Store {
    */
   override touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return this.#run(callback, async () => {
-      checkSid(sid);
+      const key = keyOf(sid);
       const expiry = cookieExpiry(sess);
-      if (this.disableTouch || this.#touchPolicy.recentlyWritten(sid, expiry)) return;
-      await this.#writes.add(sid, { kind: "touch", expiry });
+      if (this.disableTouch || this.#touchPolicy.recentlyWritten(key, expiry)) return;
+      await this.#writes.add(key, { kind: "touch", expiry });
     });
   }
 
@@ -263,9 +264,9 @@ export class SupabaseSessionStore extends session.Store {
   /** Ends the session for good: a late `set` or `touch` from a concurrent request cannot bring it back. */
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
     return this.#run(callback, async () => {
-      checkSid(sid);
-      this.#touchPolicy.forget(sid);
-      await this.#call("scalar", "session_destroy", { p_sid: sid });
+      const key = keyOf(sid);
+      this.#touchPolicy.forget(key);
+      await this.#call("scalar", "session_destroy", { p_sid: key });
     });
   }
 
@@ -309,8 +310,7 @@ export class SupabaseSessionStore extends session.Store {
 
   /** The handle `listUserSessions` names the session `sid` by: to mark the request's own session. */
   sessionHandle(sid: string): string {
-    checkSid(sid);
-    return handleOf(sid);
+    return handleOfKey(keyOf(sid));
   }
 
   /**
@@ -327,30 +327,35 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /**
-   * Every live session, by session id (corrupt ones are reported and left out), read in pages
-   * of LIST_PAGE_SIZE in sid order (one round trip each), so that no row cap cuts the result.
-   * Not a snapshot: a session saved or destroyed meanwhile may or may not be in it.
+   * Every live session, by handle (corrupt ones are reported and left out). The database holds
+   * no session id, only keys (hashes of the ids), so this is not express-session's "by id":
+   * a handle is what `sessionHandle(sid)` and `listUserSessions` name the session by, and
+   * what `destroyUserSession` takes. Read in pages of LIST_PAGE_SIZE in key order (one round
+   * trip each), so that no row cap cuts the result. Not a snapshot: a session saved or
+   * destroyed meanwhile may or may not be in it.
    */
   override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> {
     return this.#run(callback, async () => {
       const sessions: Record<string, SessionData> = {};
       for await (const page of this.#pages("all", "session_all_page")) {
         for (const row of page) {
-          const sid = String(row.sid);
-          const data = this.#parse(sid, row.data);
-          if (data) sessions[sid] = data;
+          const handle = handleOfKey(String(row.sid));
+          const data = this.#parse({ handle }, row.data);
+          if (data) sessions[handle] = data;
         }
       }
       return sessions;
     });
   }
 
-  /** The ids of every live session, in sid order, read in pages as `all()`. */
+  /** The handles of every live session (not their ids: see `all()`), read in pages as `all()`. */
   ids(callback?: Callback<string[]>): Promise<string[]> {
     return this.#run(callback, async () => {
-      const ids: string[] = [];
-      for await (const page of this.#pages("ids", "session_ids_page")) ids.push(...page.map(sidOf));
-      return ids;
+      const handles: string[] = [];
+      for await (const page of this.#pages("ids", "session_ids_page")) {
+        for (const row of page) handles.push(handleOfKey(sidOf(row)));
+      }
+      return handles;
     });
   }
 
@@ -450,9 +455,9 @@ export class SupabaseSessionStore extends session.Store {
     );
   }
 
-  #parse(sid: string | { handle: string }, raw: unknown): SessionData | null {
+  #parse(row: SessionRowRef, raw: unknown): SessionData | null {
     try {
-      return parseStoredSession(sid, raw) as unknown as SessionData;
+      return parseStoredSession(row, raw) as unknown as SessionData;
     } catch (err) {
       this.#report(err as Error);
       return null;
@@ -479,7 +484,16 @@ function isoOrNull(expiry: Date | null): string | null {
   return expiry?.toISOString() ?? null;
 }
 
-/** A session id out of a one-column `sid` table function's result: PostgREST may answer with bare values, pg with rows. */
+/**
+ * The key the session `sid` is stored under (hex SHA-256: the database never sees an id),
+ * after checking the id as express-session would have made it.
+ */
+function keyOf(sid: string): string {
+  checkSid(sid);
+  return sessionKey(sid);
+}
+
+/** A stored key out of a one-column `sid` table function's result: PostgREST may answer with bare values, pg with rows. */
 function sidOf(row: unknown): string {
   return String(typeof row === "object" && row !== null ? (row as { sid: unknown }).sid : row);
 }
