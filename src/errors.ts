@@ -1,4 +1,7 @@
-import { sessionHandle } from "./session-handle.js";
+import { handleOfKey } from "./session-key.js";
+
+/** A stored session, named by its key or, where only that is known (a user's session list), its handle. */
+export type SessionRowRef = { key: string } | { handle: string };
 
 /** An error returned by a supabase-js `.rpc()` call (PostgREST's error JSON), as a real Error. */
 export class RpcError extends Error {
@@ -23,19 +26,19 @@ export class RpcError extends Error {
 }
 
 /**
- * A stored session that cannot be handed to express-session. The session id is a
- * bearer credential, so the error carries only a prefix of its handle (hex SHA-256),
- * enough for an operator to find the row: `where public.session_handle(sid) like '<sidHash>%'`.
- * Built from the id, or from the handle where only that is known (a user's session list).
+ * A stored session that cannot be handed to express-session. It names the row by a prefix
+ * of its handle (hex SHA-256 of the stored key, never the session id, a bearer credential),
+ * enough for an operator to find it: `where public.session_handle(sid) like '<handlePrefix>%'`.
  */
 export class CorruptSessionError extends Error {
   override readonly name = "CorruptSessionError";
-  readonly sidHash: string;
+  readonly handlePrefix: string;
 
-  constructor(sid: string | { handle: string }, reason: string) {
-    const sidHash = (typeof sid === "string" ? sessionHandle(sid) : sid.handle).slice(0, 16);
-    super(`corrupt session row (sid sha256 ${sidHash}…): ${reason}; treated as no session`);
-    this.sidHash = sidHash;
+  /** `row`: the row's stored key (its handle is computed here, on this rare path) or its handle. */
+  constructor(row: SessionRowRef, reason: string) {
+    const handlePrefix = ("key" in row ? handleOfKey(row.key) : row.handle).slice(0, 16);
+    super(`corrupt session row (handle ${handlePrefix}…): ${reason}; treated as no session`);
+    this.handlePrefix = handlePrefix;
   }
 }
 

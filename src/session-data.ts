@@ -1,4 +1,4 @@
-import { CorruptSessionError } from "./errors.js";
+import { CorruptSessionError, type SessionRowRef } from "./errors.js";
 
 /** Longest session id the table accepts (`sessions_sid_length`). */
 export const MAX_SID_LENGTH = 255;
@@ -77,21 +77,21 @@ export function cookieExpiry(sess: unknown): Date | null {
  * express-session's `createSession` revives. A session stored without `cookie` comes back
  * as it was stored (serializeSession accepts it). Returns the data untouched.
  */
-export function parseStoredSession(sid: string | { handle: string }, raw: unknown): Record<string, unknown> {
+export function parseStoredSession(row: SessionRowRef, raw: unknown): Record<string, unknown> {
   let data = raw;
   if (typeof data === "string") {
     try {
       data = JSON.parse(data);
     } catch {
-      throw new CorruptSessionError(sid, "data is not valid JSON");
+      throw new CorruptSessionError(row, "data is not valid JSON");
     }
   }
-  if (!isObject(data)) throw new CorruptSessionError(sid, "data is not a JSON object");
+  if (!isObject(data)) throw new CorruptSessionError(row, "data is not a JSON object");
   if (data.cookie === undefined) return data;
-  if (!isObject(data.cookie)) throw new CorruptSessionError(sid, "data.cookie is not an object");
+  if (!isObject(data.cookie)) throw new CorruptSessionError(row, "data.cookie is not an object");
   const expires = data.cookie.expires;
   if (expires !== undefined && expires !== null && (typeof expires !== "string" || Number.isNaN(Date.parse(expires)))) {
-    throw new CorruptSessionError(sid, "data.cookie.expires is not a date string");
+    throw new CorruptSessionError(row, "data.cookie.expires is not a date string");
   }
   return data;
 }

@@ -5,12 +5,13 @@ import { sidOf } from "./backend.js";
 import { type Batcher, Traffic } from "./batcher.js";
 import { type Callback, withCallback } from "./callbacks.js";
 import { ConnectionHealth } from "./connection-health.js";
+import type { SessionRowRef } from "./errors.js";
 import { openBackend } from "./open-backend.js";
 import { CLEAR_BATCH_SIZE, clearInBatches, LIST_PAGE_SIZE, listingPages, userSessionPages } from "./paging.js";
 import { readQueue, type SessionRow, writeQueue } from "./queues.js";
 import { monotonicNow } from "./real-timers.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
-import { sessionHandle as handleOf } from "./session-handle.js";
+import { handleOfKey, sessionKey } from "./session-key.js";
 import { parseStoreOptions, type SupabaseSessionStoreOptions } from "./store-options.js";
 import { TouchPolicy } from "./touch-policy.js";
 import { byLastActive, handleText, toUserSession, userIdText, type UserSession } from "./user-sessions.js";
@@ -62,14 +63,14 @@ export class SupabaseSessionStore extends session.Store {
   /** The live session, or null when it is missing, expired, destroyed or corrupt (corrupt: reported). */
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
     return withCallback(callback, async () => {
-      checkSid(sid);
-      const row = await this.#gets.add(sid, undefined);
+      const key = keyOf(sid);
+      const row = await this.#gets.add(key, undefined);
       if (!row) {
-        this.#touchPolicy.forget(sid);
+        this.#touchPolicy.forget(key);
         return null;
       }
-      const data = this.#parse(sid, row.data);
-      if (data) this.#touchPolicy.remember(sid, { expiresMs: toEpochMs(row.expires_at) });
+      const data = this.#parse({ key }, row.data);
+      if (data) this.#touchPolicy.remember(key, { expiresMs: toEpochMs(row.expires_at) });
       return data;
     });
   }
@@ -81,9 +82,9 @@ export class SupabaseSessionStore extends session.Store {
    */
   override set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
-      checkSid(sid);
+      const key = keyOf(sid);
       const { json, bytes } = serializeSession(sess, this.maxDataBytes);
-      const outcome = await this.#writes.add(sid, { kind: "save", json, bytes, expiry: cookieExpiry(sess) });
+      const outcome = await this.#writes.add(key, { kind: "save", json, bytes, expiry: cookieExpiry(sess) });
       // No session id in the event: listeners tend to log what they get.
       if (outcome === "destroyed") this.emit("destroyedSave");
     });
@@ -97,10 +98,10 @@ export class SupabaseSessionStore extends session.Store {
    */
   override touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
-      checkSid(sid);
+      const key = keyOf(sid);
       const expiry = cookieExpiry(sess);
-      if (this.disableTouch || this.#touchPolicy.recentlyWritten(sid, expiry)) return;
-      await this.#writes.add(sid, { kind: "touch", expiry });
+      if (this.disableTouch || this.#touchPolicy.recentlyWritten(key, expiry)) return;
+      await this.#writes.add(key, { kind: "touch", expiry });
     });
   }
 
@@ -131,9 +132,9 @@ export class SupabaseSessionStore extends session.Store {
   /** Ends the session for good: a late `set` or `touch` from a concurrent request cannot bring it back. */
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
-      checkSid(sid);
-      this.#touchPolicy.forget(sid);
-      await this.#call("scalar", "session_destroy", { p_sid: sid });
+      const key = keyOf(sid);
+      this.#touchPolicy.forget(key);
+      await this.#call("scalar", "session_destroy", { p_sid: key });
     });
   }
 
@@ -170,8 +171,7 @@ export class SupabaseSessionStore extends session.Store {
 
   /** The handle `listUserSessions` names the session `sid` by: to mark the request's own session. */
   sessionHandle(sid: string): string {
-    checkSid(sid);
-    return handleOf(sid);
+    return handleOfKey(keyOf(sid));
   }
 
   /**
@@ -188,30 +188,35 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /**
-   * Every live session, by session id (corrupt ones are reported and left out), read in pages
-   * of LIST_PAGE_SIZE in sid order (one round trip each), so that no row cap cuts the result.
-   * Not a snapshot: a session saved or destroyed meanwhile may or may not be in it.
+   * Every live session, by handle (corrupt ones are reported and left out). The database holds
+   * no session id, only keys (hashes of the ids), so this is not express-session's "by id":
+   * a handle is what `sessionHandle(sid)` and `listUserSessions` name the session by, and
+   * what `destroyUserSession` takes. Read in pages of LIST_PAGE_SIZE in key order (one round
+   * trip each), so that no row cap cuts the result. Not a snapshot: a session saved or
+   * destroyed meanwhile may or may not be in it.
    */
   override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> {
     return withCallback(callback, async () => {
       const sessions: Record<string, SessionData> = {};
       for await (const page of this.#listing("all", "session_all_page")) {
         for (const row of page) {
-          const sid = String(row.sid);
-          const data = this.#parse(sid, row.data);
-          if (data) sessions[sid] = data;
+          const handle = handleOfKey(String(row.sid));
+          const data = this.#parse({ handle }, row.data);
+          if (data) sessions[handle] = data;
         }
       }
       return sessions;
     });
   }
 
-  /** The ids of every live session, in sid order, read in pages as `all()`. */
+  /** The handles of every live session (not their ids: see `all()`), read in pages as `all()`. */
   ids(callback?: Callback<string[]>): Promise<string[]> {
     return withCallback(callback, async () => {
-      const ids: string[] = [];
-      for await (const page of this.#listing("ids", "session_ids_page")) ids.push(...page.map(sidOf));
-      return ids;
+      const handles: string[] = [];
+      for await (const page of this.#listing("ids", "session_ids_page")) {
+        for (const row of page) handles.push(handleOfKey(sidOf(row)));
+      }
+      return handles;
     });
   }
 
@@ -276,9 +281,9 @@ export class SupabaseSessionStore extends session.Store {
     );
   }
 
-  #parse(sid: string | { handle: string }, raw: unknown): SessionData | null {
+  #parse(row: SessionRowRef, raw: unknown): SessionData | null {
     try {
-      return parseStoredSession(sid, raw) as unknown as SessionData;
+      return parseStoredSession(row, raw) as unknown as SessionData;
     } catch (err) {
       this.#report(err as Error);
       return null;
@@ -290,4 +295,13 @@ export class SupabaseSessionStore extends session.Store {
     else if (this.listenerCount("error") > 0) this.emit("error", err);
     else process.emitWarning(err);
   }
+}
+
+/**
+ * The key the session `sid` is stored under (hex SHA-256: the database never sees an id),
+ * after checking the id as express-session would have made it.
+ */
+function keyOf(sid: string): string {
+  checkSid(sid);
+  return sessionKey(sid);
 }

@@ -1,14 +1,16 @@
 -- A user's own sessions, for an account page: list the devices a Passport user is signed
 -- in on and end one of them.
 --
--- Sessions are bearer credentials, so these functions never return a session id. Each
--- session is named by its handle: the hex SHA-256 of its id, which the store can compute
--- for the request's own session ("this device") but nobody can turn back into an id, and
--- which is not itself a session id (a cookie carrying it finds no session).
+-- The table holds no session id, only each session's key (hex SHA-256 of the id), and
+-- these functions do not return the key either: each session is named by its handle, the
+-- hex SHA-256 of its key, which the store computes for the request's own session ("this
+-- device"), nobody can turn back into a key or an id, and a cookie carrying it finds no
+-- session.
 
--- The handle of a session id: hex SHA-256 of its UTF-8 bytes (what Node's
--- createHash('sha256').update(sid) computes). convert_to, not a cast to bytea: the cast
--- would read backslashes in the id as escapes.
+-- The handle of a stored key: hex SHA-256 of its UTF-8 bytes (what Node's
+-- createHash('sha256').update(key) computes, and the key's own derivation from an id,
+-- which the migration for pre-release databases used). convert_to, not a cast to bytea:
+-- the cast would read backslashes as escapes.
 create function public.session_handle(p_sid text)
 returns text
 language sql

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { drainExpired } from "./support/cleanup.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const { DATABASE_URL: url } = requireEnv("DATABASE_URL");
 
@@ -72,7 +73,9 @@ test("cleanup skips a row a live request holds instead of waiting, and never del
   const cleaner = await pool.connect();
   try {
     await request.query("begin");
-    await request.query("update public.sessions set expires_at = now() + interval '1 hour' where sid = $1", [sid]);
+    await request.query("update public.sessions set expires_at = now() + interval '1 hour' where sid = $1", [
+      keyOf(sid),
+    ]);
 
     // If cleanup waited for that lock, this statement timeout would fail it.
     await cleaner.query("set statement_timeout = '2s'");
@@ -84,7 +87,9 @@ test("cleanup skips a row a live request holds instead of waiting, and never del
     await request.query("commit");
     const { rows: [{ n: after }] } = await cleaner.query("select public.cleanup_expired_sessions(100) as n");
     assert.equal(after, 0, "the revived session is live: nothing expired is left");
-    const { rowCount } = await pool.query("select 1 from public.sessions where sid = $1 and expires_at > now()", [sid]);
+    const { rowCount } = await pool.query("select 1 from public.sessions where sid = $1 and expires_at > now()", [
+      keyOf(sid),
+    ]);
     assert.equal(rowCount, 1, "the session the request made live again was not deleted");
   } finally {
     await request.query("rollback").catch(() => {});

@@ -6,6 +6,7 @@ import { after, describe, test } from "node:test";
 import { SupabaseSessionStore } from "../../dist/esm/index.js";
 import { BACKENDS, quietPool, sessionFor } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const { DATABASE_URL } = requireEnv("DATABASE_URL");
 const admin = quietPool({ connectionString: DATABASE_URL, max: 2 });
@@ -24,7 +25,7 @@ const open = (backend, options) => {
 async function row(sid) {
   const { rows } = await admin.query(
     "select data, extract(epoch from expires_at - updated_at)::float8 as ttl, destroyed_at from public.sessions where sid = $1",
-    [sid],
+    [keyOf(sid)],
   );
   return rows[0];
 }

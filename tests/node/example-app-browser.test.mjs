@@ -11,6 +11,7 @@ import { freePort } from "../../scripts/stack.mjs";
 import { requireEnv } from "./support/env.mjs";
 import { startExampleApp, stopAllApps } from "./support/example-app.mjs";
 import { sessionIdOf } from "./support/http.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY");
 const ALICE = { username: "alice", password: "alice-demo-password" };
@@ -90,7 +91,7 @@ const showsSignInForm = async (page) => (await page.$('form[action="/login"] inp
 async function isLive(sid) {
   const { rows } = await db.query(
     "select count(*)::int as n from public.sessions where sid = $1 and destroyed_at is null and expires_at > now()",
-    [sid],
+    [keyOf(sid)],
   );
   return rows[0].n === 1;
 }
@@ -150,7 +151,7 @@ describe("the example app in Chromium, JavaScript off", () => {
     assert.equal(await page.$eval('input[name="password"]', (i) => i.value), "", "the password is not");
     assert.ok(await showsSignInForm(page));
     const sid = await sidOf(page);
-    const { rows } = await db.query("select data from public.sessions where sid = $1", [sid]);
+    const { rows } = await db.query("select data from public.sessions where sid = $1", [keyOf(sid)]);
     assert.equal(rows[0]?.data.passport?.user, undefined, "the visitor's session holds no user");
 
     await page.type('input[name="password"]', ALICE.password);

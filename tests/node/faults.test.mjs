@@ -15,6 +15,7 @@ import { BACKENDS, callbackCalls, quietPool, sessionFor } from "./support/backen
 import { requireEnv } from "./support/env.mjs";
 import { createCounterApp } from "./support/counter-app.mjs";
 import { sleep, startProcess } from "./support/processes.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "LOCAL_DB_DIR", "LOCAL_DB_PORT");
 const dbOpts = { dir: env.LOCAL_DB_DIR, port: Number(env.LOCAL_DB_PORT) };
@@ -121,7 +122,7 @@ function drive(clients, { pauseMs = 25, maxRequests = 2_000 } = {}) {
 async function storedCounter(admin, sid) {
   const { rows } = await admin.query(
     "select (data->>'n')::int as n from public.sessions where sid = $1 and expires_at > now()",
-    [sid],
+    [keyOf(sid)],
   );
   return rows[0]?.n;
 }
@@ -287,7 +288,7 @@ describe("statement timeouts and connection resets", () => {
   async function lockRow(admin, sid) {
     const holder = await admin.connect();
     await holder.query("begin");
-    await holder.query("select 1 from public.sessions where sid = $1 for update", [sid]);
+    await holder.query("select 1 from public.sessions where sid = $1 for update", [keyOf(sid)]);
     return {
       release: async () => {
         await holder.query("rollback");

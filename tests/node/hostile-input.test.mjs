@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { RpcError, SupabaseSessionStore } from "../../dist/esm/index.js";
 import { BACKENDS, callbackCalls, quietPool, sessionFor } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const { DATABASE_URL } = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
 const admin = quietPool({ connectionString: DATABASE_URL, max: 2 });
@@ -35,7 +36,7 @@ const INJECTIONS = [
 async function canaryState() {
   const { rows: [row] } = await admin.query(
     "select data, expires_at, destroyed_at, xmin::text as xmin from public.sessions where sid = $1",
-    [CANARY_SID],
+    [keyOf(CANARY_SID)],
   );
   const { rows: [table] } = await admin.query("select to_regclass($1) is not null as present", [
     `public.${CANARY_TABLE}`,
@@ -81,7 +82,7 @@ async function expectRejected(label, Type, call) {
 
 /** The id of the one row stored under exactly `sid` (compared by the database, byte for byte). */
 async function storedRow(sid) {
-  const { rows } = await admin.query("select sid, data from public.sessions where sid = $1", [sid]);
+  const { rows } = await admin.query("select sid, data from public.sessions where sid = $1", [keyOf(sid)]);
   return rows;
 }
 

@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { CorruptSessionError, LIST_PAGE_SIZE, SupabaseSessionStore } from "../../dist/esm/index.js";
 import { quietPool, sessionFor, supabaseClient } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const { DATABASE_URL, SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY } = requireEnv(
   "DATABASE_URL",
@@ -78,7 +79,7 @@ async function capRows(res, maxRows, calls) {
 async function row(sid) {
   const { rows } = await admin.query(
     "select data, expires_at, created_at, updated_at, destroyed_at from public.sessions where sid = $1",
-    [sid],
+    [keyOf(sid)],
   );
   return rows[0];
 }
@@ -194,7 +195,7 @@ for (const [name, make] of Object.entries(backends)) {
       assert.equal(await store.get(id), null);
       await store.destroy(id);
       assert.ok(await store.get(sid), "destroying by a handle as if it were an id ends nothing");
-      await admin.query("delete from public.sessions where sid = $1", [id]);
+      await admin.query("delete from public.sessions where sid = $1", [keyOf(id)]);
     });
 
     test("destroyUserSession ends the user's own session for good, and nobody else's", async () => {
@@ -247,7 +248,7 @@ for (const [name, make] of Object.entries(backends)) {
       let ended;
       try {
         await holder.query("begin");
-        await holder.query("select 1 from public.sessions where sid = $1 for update", [sid]);
+        await holder.query("select 1 from public.sessions where sid = $1 for update", [keyOf(sid)]);
         ended = store.destroyUserSession(user, sha256(sid));
         await lockWaiters(1);
         const lateSet = store.set(sid, sessionFor(30, { passport: { user }, late: true }));
@@ -342,7 +343,7 @@ for (const [name, make] of Object.entries(backends)) {
       assert.equal(reported[0].sidHash, sha256(corrupt).slice(0, 16), "named by its handle's prefix, as get names it");
       assert.ok(!reported[0].message.includes(corrupt));
       await watched.close();
-      await admin.query("delete from public.sessions where sid = $1", [corrupt]);
+      await admin.query("delete from public.sessions where sid = $1", [keyOf(corrupt)]);
     });
   });
 }
