@@ -1,8 +1,3 @@
-import { handleOfKey } from "./session-key.js";
-
-/** A stored session, named by its key or, where only that is known (a user's session list), its handle. */
-export type SessionRowRef = { key: string } | { handle: string };
-
 /** An error returned by a supabase-js `.rpc()` call (PostgREST's error JSON), as a real Error. */
 export class RpcError extends Error {
   override readonly name = "RpcError";
@@ -26,19 +21,20 @@ export class RpcError extends Error {
 }
 
 /**
- * A stored session that cannot be handed to express-session. It names the row by a prefix
- * of its handle (hex SHA-256 of the stored key, never the session id, a bearer credential),
- * enough for an operator to find it: `where public.session_handle(sid) like '<handlePrefix>%'`.
+ * A stored session that cannot be handed to express-session. It names the row by the first
+ * 16 hex digits of its key (the hex SHA-256 of the session id, which the database holds
+ * in place of the id, a bearer credential), enough for an operator to find it:
+ * `where sid like '<sidHash>%'`.
  */
 export class CorruptSessionError extends Error {
   override readonly name = "CorruptSessionError";
-  readonly handlePrefix: string;
+  readonly sidHash: string;
 
-  /** `row`: the row's stored key (its handle is computed here, on this rare path) or its handle. */
-  constructor(row: SessionRowRef, reason: string) {
-    const handlePrefix = ("key" in row ? handleOfKey(row.key) : row.handle).slice(0, 16);
-    super(`corrupt session row (handle ${handlePrefix}…): ${reason}; treated as no session`);
-    this.handlePrefix = handlePrefix;
+  /** `key`: the row's stored key (its `sid` column), which is also its handle. */
+  constructor(key: string, reason: string) {
+    const sidHash = key.slice(0, 16);
+    super(`corrupt session row (sid sha256 ${sidHash}…): ${reason}; treated as no session`);
+    this.sidHash = sidHash;
   }
 }
 

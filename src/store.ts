@@ -5,13 +5,12 @@ import { sidOf } from "./backend.js";
 import { type Batcher, Traffic } from "./batcher.js";
 import { type Callback, withCallback } from "./callbacks.js";
 import { ConnectionHealth } from "./connection-health.js";
-import type { SessionRowRef } from "./errors.js";
 import { openBackend } from "./open-backend.js";
 import { CLEAR_BATCH_SIZE, clearInBatches, LIST_PAGE_SIZE, listingPages, userSessionPages } from "./paging.js";
 import { readQueue, type SessionRow, writeQueue } from "./queues.js";
 import { monotonicNow } from "./real-timers.js";
 import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
-import { handleOfKey, sessionKey } from "./session-key.js";
+import { sessionKey } from "./session-key.js";
 import { parseStoreOptions, type SupabaseSessionStoreOptions } from "./store-options.js";
 import { TouchPolicy } from "./touch-policy.js";
 import { byLastActive, handleText, toUserSession, userIdText, type UserSession } from "./user-sessions.js";
@@ -69,7 +68,7 @@ export class SupabaseSessionStore extends session.Store {
         this.#touchPolicy.forget(key);
         return null;
       }
-      const data = this.#parse({ key }, row.data);
+      const data = this.#parse(key, row.data);
       if (data) this.#touchPolicy.remember(key, { expiresMs: toEpochMs(row.expires_at) });
       return data;
     });
@@ -161,7 +160,7 @@ export class SupabaseSessionStore extends session.Store {
       );
       for await (const page of pages) {
         for (const row of page) {
-          const data = this.#parse({ handle: String(row.handle) }, row.data);
+          const data = this.#parse(String(row.handle), row.data);
           if (data) sessions.push(toUserSession(row, data));
         }
       }
@@ -169,9 +168,12 @@ export class SupabaseSessionStore extends session.Store {
     });
   }
 
-  /** The handle `listUserSessions` names the session `sid` by: to mark the request's own session. */
+  /**
+   * The handle `listUserSessions` names the session `sid` by, to mark the request's own
+   * session: its stored key, hex SHA-256 of the id. Computed here; no round trip.
+   */
   sessionHandle(sid: string): string {
-    return handleOfKey(keyOf(sid));
+    return keyOf(sid);
   }
 
   /**
@@ -189,9 +191,10 @@ export class SupabaseSessionStore extends session.Store {
 
   /**
    * Every live session, by handle (corrupt ones are reported and left out). The database holds
-   * no session id, only keys (hashes of the ids), so this is not express-session's "by id":
-   * a handle is what `sessionHandle(sid)` and `listUserSessions` name the session by, and
-   * what `destroyUserSession` takes. Read in pages of LIST_PAGE_SIZE in key order (one round
+   * no session id, only each one's key (hex SHA-256 of the id), so this is not express-session's
+   * "by id": it is by the key, which is the handle `sessionHandle(sid)` computes,
+   * `listUserSessions` names the session by and `destroyUserSession` takes. Passing a handle
+   * to `get` or `destroy` finds nothing (it is hashed as an id would be). Read in pages of LIST_PAGE_SIZE in key order (one round
    * trip each), so that no row cap cuts the result. Not a snapshot: a session saved or
    * destroyed meanwhile may or may not be in it.
    */
@@ -200,9 +203,9 @@ export class SupabaseSessionStore extends session.Store {
       const sessions: Record<string, SessionData> = {};
       for await (const page of this.#listing("all", "session_all_page")) {
         for (const row of page) {
-          const handle = handleOfKey(String(row.sid));
-          const data = this.#parse({ handle }, row.data);
-          if (data) sessions[handle] = data;
+          const key = String(row.sid);
+          const data = this.#parse(key, row.data);
+          if (data) sessions[key] = data;
         }
       }
       return sessions;
@@ -213,9 +216,7 @@ export class SupabaseSessionStore extends session.Store {
   ids(callback?: Callback<string[]>): Promise<string[]> {
     return withCallback(callback, async () => {
       const handles: string[] = [];
-      for await (const page of this.#listing("ids", "session_ids_page")) {
-        for (const row of page) handles.push(handleOfKey(sidOf(row)));
-      }
+      for await (const page of this.#listing("ids", "session_ids_page")) handles.push(...page.map(sidOf));
       return handles;
     });
   }
@@ -281,9 +282,9 @@ export class SupabaseSessionStore extends session.Store {
     );
   }
 
-  #parse(row: SessionRowRef, raw: unknown): SessionData | null {
+  #parse(key: string, raw: unknown): SessionData | null {
     try {
-      return parseStoredSession(row, raw) as unknown as SessionData;
+      return parseStoredSession(key, raw) as unknown as SessionData;
     } catch (err) {
       this.#report(err as Error);
       return null;

@@ -41,7 +41,7 @@ let functions;
 
 before(async () => {
   await admin.query("insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')", [
-    SECRET_SID,
+    keyOf(SECRET_SID),
     { cookie: {}, passport: { user: "victim" } },
   ]);
   ({ rows: functions } = await admin.query(`
@@ -176,7 +176,7 @@ describe("over SQL, as the API roles", () => {
       try {
         const attempts = [
           ["select * from public.sessions", []],
-          ["insert into public.sessions (sid, data, expires_at) values ('x', '{}', now())", []],
+          ["insert into public.sessions (sid, data, expires_at) values ($1, '{}', now())", [keyOf("x")]],
           ["update public.sessions set data = '{}' where sid = $1", [keyOf(SECRET_SID)]],
           ["delete from public.sessions where sid = $1", [keyOf(SECRET_SID)]],
           ["truncate public.sessions", []],

@@ -229,7 +229,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.equal(calls.count, 2, "the read, and one call for eight concurrent writes of both kinds");
       const written = await admin.query(
         "select count(distinct xmin::text)::int as commits from public.sessions where sid = any($1)",
-        [[saved, touched, savedThenTouched, touchedThenSaved]],
+        [[saved, touched, savedThenTouched, touchedThenSaved].map(keyOf)],
       );
       assert.equal(written.rows[0].commits, 1, "…and one transaction wrote all four");
       assert.equal((await row(saved)).data.v, "saved");

@@ -16,7 +16,7 @@ import {
   settle,
   waitFor,
 } from "./support/store-fixtures.mjs";
-import { handleOf, keyOf } from "./support/keys.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 after(endPools);
 
@@ -73,7 +73,9 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         seen.push((await client.query("show synchronous_commit")).rows[0].synchronous_commit);
         await client.query("rollback");
         await client.query("begin");
-        await client.query("select public.session_save_one($1, '{\"cookie\": {}}', now() + interval '1 hour')", [keyOf(newSid("durable"))]);
+        await client.query("select public.session_save_one($1, '{\"cookie\": {}}', now() + interval '1 hour')", [
+          keyOf(newSid("durable")),
+        ]);
         seen.push((await client.query("show synchronous_commit")).rows[0].synchronous_commit);
         await client.query("rollback");
       } finally {
@@ -138,8 +140,8 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       ]);
       assert.ok(await row(sid), "the row is still there");
       assert.equal(await store.get(sid), null);
-      assert.ok(!(await store.ids()).includes(handleOf(sid)));
-      assert.ok(!(handleOf(sid) in (await store.all())));
+      assert.ok(!(await store.ids()).includes(keyOf(sid)));
+      assert.ok(!(keyOf(sid) in (await store.all())));
       await store.touch(sid, sessionWith(inMinutes(60)));
       assert.equal(await store.get(sid), null, "touch does not revive an expired session");
     });
@@ -164,7 +166,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         assert.ok(!reported[i].message.includes(sid), "the session id (a credential) is never in the message");
       }
       const all = await watched.all();
-      for (const sid of Object.keys(bad)) assert.ok(!(handleOf(sid) in all));
+      for (const sid of Object.keys(bad)) assert.ok(!(keyOf(sid) in all));
       assert.ok(reported.length >= 4, "all() reports corrupt rows too");
 
       // Without onError: the 'error' event, but only when someone listens.
@@ -374,10 +376,10 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       const ids = await store.ids();
       // By handle: the database holds no session id to list.
       for (const sid of live) {
-        assert.deepEqual(all[handleOf(sid)].sid, sid);
-        assert.ok(ids.includes(handleOf(sid)), `${sid}'s handle not in ${ids.length} handles`);
+        assert.deepEqual(all[keyOf(sid)].sid, sid);
+        assert.ok(ids.includes(keyOf(sid)), `${sid}'s handle not in ${ids.length} handles`);
       }
-      assert.ok(!(handleOf(expired) in all) && !ids.includes(handleOf(expired)));
+      assert.ok(!(keyOf(expired) in all) && !ids.includes(keyOf(expired)));
       assert.ok(ids.every((h) => /^[0-9a-f]{64}$/.test(h)) && !live.some((sid) => ids.includes(sid) || sid in all));
       const { rows: [monitor] } = await admin.query(
         "select count(*)::int as n from public.sessions where expires_at > now()",

@@ -1,12 +1,13 @@
 // What the database holds for a session id, computed as the store computes it: the stored
-// key is the hex SHA-256 of the id, the handle (listings, the account page) the hex SHA-256
-// of the key. Tests that read or write rows by hand go through these, never a raw id.
+// key, hex SHA-256 of the id, which is also the handle listings and the account page name
+// the session by. Tests that read or write rows by hand go through this, never a raw id.
 import { createHash } from "node:crypto";
 
-const sha256 = (text) => createHash("sha256").update(text, "utf8").digest("hex");
+/** The stored key (and handle) of session id `sid`. */
+export const keyOf = (sid) => createHash("sha256").update(sid, "utf8").digest("hex");
 
-/** The stored key of session id `sid`. */
-export const keyOf = (sid) => sha256(sid);
-
-/** The handle of session id `sid`. */
-export const handleOf = (sid) => sha256(keyOf(sid));
+/**
+ * The same key in SQL, of the text expression `expr` (for rows seeded in bulk): hex
+ * SHA-256 of its UTF-8 bytes, as `public.session_handle` computes it.
+ */
+export const keySql = (expr) => `encode(sha256(convert_to(${expr}, 'UTF8')), 'hex')`;
