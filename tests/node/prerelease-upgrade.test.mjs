@@ -114,7 +114,7 @@ before(async () => {
     await client.query(
       `insert into public.sessions (sid, data, expires_at, created_at, updated_at)
        select sid, jsonb_build_object('cookie', '{}'::jsonb, 'n', n, 'passport', jsonb_build_object('user', $2::text)),
-              now() + interval '1 hour', now() - interval '2 days', now() - make_interval(hours => n)
+              now() + interval '1 hour', now() - interval '2 days', now() - make_interval(hours => n::int)
          from unnest($1::text[]) with ordinality u(sid, n)`,
       [LIVE, USER],
     );
