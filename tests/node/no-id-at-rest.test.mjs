@@ -7,58 +7,27 @@
 // table, signed into a cookie with the app's own secret, opens no session in a real
 // express-session app.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
-import fs from "node:fs";
 import http from "node:http";
-import path from "node:path";
-import { after, before, describe, test } from "node:test";
+import { after, describe, test } from "node:test";
 import express from "express";
 import session from "express-session";
 import { SupabaseSessionStore } from "../../dist/esm/index.js";
-import * as db from "../../scripts/db.mjs";
+import { dumpSessionsTable, statementLogDuring } from "./support/at-rest.mjs";
 import { quietPool, sessionFor, supabaseClient } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
 import { keyOf } from "./support/keys.mjs";
 
-const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "LOCAL_DB_DIR", "LOCAL_DB_PORT");
+const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
 const admin = quietPool({ connectionString: env.DATABASE_URL, max: 2 });
-// The superuser the stack bootstraps with: only it may switch statement logging on.
-const superuser = quietPool({
-  connectionString: db.dbUrl({ port: Number(env.LOCAL_DB_PORT) }, { user: db.ADMIN_ROLE }),
-  max: 1,
-});
-const logFile = path.join(env.LOCAL_DB_DIR, "postgres.log");
 /** Ids as express-session makes them (uid-safe, 24 random bytes): the cookie's value, the bearer credential. */
 const newId = () => randomBytes(24).toString("base64url");
 const used = [];
 
-before(async () => {
-  // Every statement of every new connection to this database, with its parameters.
-  await superuser.query("alter database postgres set log_statement = 'all'");
-});
-
 after(async () => {
-  await superuser.query("alter database postgres reset log_statement");
   await admin.query("delete from public.sessions where sid = any($1)", [used.map(keyOf)]);
-  await Promise.all([admin.end(), superuser.end()]);
+  await admin.end();
 });
-
-/** The bytes of the server log written while `fn` ran (Postgres writes it as it goes). */
-async function logDuring(fn) {
-  const from = fs.statSync(logFile).size;
-  await fn();
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  const fd = fs.openSync(logFile, "r");
-  try {
-    const length = fs.statSync(logFile).size - from;
-    const buffer = Buffer.alloc(length);
-    fs.readSync(fd, buffer, 0, length, from);
-    return buffer.toString("utf8");
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** A store on `backend` whose every call is recorded as text, with a fresh connection (so it logs). */
 function recordedStore(backend) {
@@ -108,7 +77,7 @@ for (const backend of ["pg", "supabase-js"]) {
     test("no call the store makes, and no statement Postgres logs, carries a session id", async () => {
       const { store, wire, close } = recordedStore(backend);
       let ids;
-      const log = await logDuring(async () => {
+      const log = await statementLogDuring(async () => {
         try {
           ids = await sessionLife(store);
         } finally {
@@ -138,15 +107,7 @@ test("pg_dump of the table holds the keys and no session id", async () => {
   } finally {
     await close();
   }
-  const pgDump = path.join(db.pgBinDir().bin, "pg_dump");
-  const dump = await new Promise((resolve, reject) =>
-    execFile(
-      pgDump,
-      ["--data-only", "--table=public.sessions", env.DATABASE_URL],
-      { maxBuffer: 512 * 1024 * 1024 },
-      (err, stdout) => (err ? reject(err) : resolve(stdout)),
-    )
-  );
+  const dump = await dumpSessionsTable();
   assert.ok(
     dump.includes(keyOf(live)) && dump.includes(keyOf(ended[0])),
     "the dump has the live row and the tombstone",
