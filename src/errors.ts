@@ -1,5 +1,3 @@
-import { sessionHandle } from "./session-handle.js";
-
 /** An error returned by a supabase-js `.rpc()` call (PostgREST's error JSON), as a real Error. */
 export class RpcError extends Error {
   override readonly name = "RpcError";
@@ -23,17 +21,18 @@ export class RpcError extends Error {
 }
 
 /**
- * A stored session that cannot be handed to express-session. The session id is a
- * bearer credential, so the error carries only a prefix of its handle (hex SHA-256),
- * enough for an operator to find the row: `where public.session_handle(sid) like '<sidHash>%'`.
- * Built from the id, or from the handle where only that is known (a user's session list).
+ * A stored session that cannot be handed to express-session. It names the row by the first
+ * 16 hex digits of its key (the hex SHA-256 of the session id, which the database holds
+ * in place of the id, a bearer credential), enough for an operator to find it:
+ * `where sid like '<sidHash>%'`.
  */
 export class CorruptSessionError extends Error {
   override readonly name = "CorruptSessionError";
   readonly sidHash: string;
 
-  constructor(sid: string | { handle: string }, reason: string) {
-    const sidHash = (typeof sid === "string" ? sessionHandle(sid) : sid.handle).slice(0, 16);
+  /** `key`: the row's stored key (its `sid` column), which is also its handle. */
+  constructor(key: string, reason: string) {
+    const sidHash = key.slice(0, 16);
     super(`corrupt session row (sid sha256 ${sidHash}…): ${reason}; treated as no session`);
     this.sidHash = sidHash;
   }

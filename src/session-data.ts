@@ -1,6 +1,10 @@
 import { CorruptSessionError } from "./errors.js";
 
-/** Longest session id the table accepts (`sessions_sid_length`). */
+/**
+ * Longest session id the store takes. The table holds the id's hash, whatever its length;
+ * the bound is the one pre-release tables checked, kept so that no id that worked before
+ * stops working and none that never could is taken now (express-session's are 32).
+ */
 export const MAX_SID_LENGTH = 255;
 
 export function checkSid(sid: unknown): asserts sid is string {
@@ -11,7 +15,7 @@ export function checkSid(sid: unknown): asserts sid is string {
     throw new RangeError(`session id must be at most ${MAX_SID_LENGTH} characters, got ${sid.length}`);
   }
   if (sid.includes("\0")) throw new TypeError("session id must not contain a NUL character");
-  // UTF-8 encoding turns every lone surrogate into U+FFFD, so two different ids would name one row.
+  // UTF-8 encoding turns every lone surrogate into U+FFFD, so two different ids would hash to one key.
   if (LONE_SURROGATE.test(sid)) throw new TypeError("session id must be well-formed UTF-16 (it has a lone surrogate)");
 }
 
@@ -77,21 +81,21 @@ export function cookieExpiry(sess: unknown): Date | null {
  * express-session's `createSession` revives. A session stored without `cookie` comes back
  * as it was stored (serializeSession accepts it). Returns the data untouched.
  */
-export function parseStoredSession(sid: string | { handle: string }, raw: unknown): Record<string, unknown> {
+export function parseStoredSession(key: string, raw: unknown): Record<string, unknown> {
   let data = raw;
   if (typeof data === "string") {
     try {
       data = JSON.parse(data);
     } catch {
-      throw new CorruptSessionError(sid, "data is not valid JSON");
+      throw new CorruptSessionError(key, "data is not valid JSON");
     }
   }
-  if (!isObject(data)) throw new CorruptSessionError(sid, "data is not a JSON object");
+  if (!isObject(data)) throw new CorruptSessionError(key, "data is not a JSON object");
   if (data.cookie === undefined) return data;
-  if (!isObject(data.cookie)) throw new CorruptSessionError(sid, "data.cookie is not an object");
+  if (!isObject(data.cookie)) throw new CorruptSessionError(key, "data.cookie is not an object");
   const expires = data.cookie.expires;
   if (expires !== undefined && expires !== null && (typeof expires !== "string" || Number.isNaN(Date.parse(expires)))) {
-    throw new CorruptSessionError(sid, "data.cookie.expires is not a date string");
+    throw new CorruptSessionError(key, "data.cookie.expires is not a date string");
   }
   return data;
 }

@@ -9,8 +9,8 @@ import { openBackend } from "./open-backend.js";
 import { CLEAR_BATCH_SIZE, clearInBatches, LIST_PAGE_SIZE, listingPages, userSessionPages } from "./paging.js";
 import { readQueue, type SessionRow, writeQueue } from "./queues.js";
 import { monotonicNow } from "./real-timers.js";
-import { checkSid, cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
-import { sessionHandle as handleOf } from "./session-handle.js";
+import { cookieExpiry, parseStoredSession, serializeSession, toEpochMs } from "./session-data.js";
+import { keyOf } from "./session-key.js";
 import { parseStoreOptions, type SupabaseSessionStoreOptions } from "./store-options.js";
 import { TouchPolicy } from "./touch-policy.js";
 import { byLastActive, handleText, toUserSession, userIdText, type UserSession } from "./user-sessions.js";
@@ -62,14 +62,14 @@ export class SupabaseSessionStore extends session.Store {
   /** The live session, or null when it is missing, expired, destroyed or corrupt (corrupt: reported). */
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
     return withCallback(callback, async () => {
-      checkSid(sid);
-      const row = await this.#gets.add(sid, undefined);
+      const key = keyOf(sid);
+      const row = await this.#gets.add(key, undefined);
       if (!row) {
-        this.#touchPolicy.forget(sid);
+        this.#touchPolicy.forget(key);
         return null;
       }
-      const data = this.#parse(sid, row.data);
-      if (data) this.#touchPolicy.remember(sid, { expiresMs: toEpochMs(row.expires_at) });
+      const data = this.#parse(key, row.data);
+      if (data) this.#touchPolicy.remember(key, { expiresMs: toEpochMs(row.expires_at) });
       return data;
     });
   }
@@ -81,9 +81,9 @@ export class SupabaseSessionStore extends session.Store {
    */
   override set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
-      checkSid(sid);
+      const key = keyOf(sid);
       const { json, bytes } = serializeSession(sess, this.maxDataBytes);
-      const outcome = await this.#writes.add(sid, { kind: "save", json, bytes, expiry: cookieExpiry(sess) });
+      const outcome = await this.#writes.add(key, { kind: "save", json, bytes, expiry: cookieExpiry(sess) });
       // No session id in the event: listeners tend to log what they get.
       if (outcome === "destroyed") this.emit("destroyedSave");
     });
@@ -97,10 +97,10 @@ export class SupabaseSessionStore extends session.Store {
    */
   override touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
-      checkSid(sid);
+      const key = keyOf(sid);
       const expiry = cookieExpiry(sess);
-      if (this.disableTouch || this.#touchPolicy.recentlyWritten(sid, expiry)) return;
-      await this.#writes.add(sid, { kind: "touch", expiry });
+      if (this.disableTouch || this.#touchPolicy.recentlyWritten(key, expiry)) return;
+      await this.#writes.add(key, { kind: "touch", expiry });
     });
   }
 
@@ -131,9 +131,9 @@ export class SupabaseSessionStore extends session.Store {
   /** Ends the session for good: a late `set` or `touch` from a concurrent request cannot bring it back. */
   override destroy(sid: string, callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
-      checkSid(sid);
-      this.#touchPolicy.forget(sid);
-      await this.#call("scalar", "session_destroy", { p_sid: sid });
+      const key = keyOf(sid);
+      this.#touchPolicy.forget(key);
+      await this.#call("scalar", "session_destroy", { p_sid: key });
     });
   }
 
@@ -160,7 +160,7 @@ export class SupabaseSessionStore extends session.Store {
       );
       for await (const page of pages) {
         for (const row of page) {
-          const data = this.#parse({ handle: String(row.handle) }, row.data);
+          const data = this.#parse(String(row.handle), row.data);
           if (data) sessions.push(toUserSession(row, data));
         }
       }
@@ -168,10 +168,12 @@ export class SupabaseSessionStore extends session.Store {
     });
   }
 
-  /** The handle `listUserSessions` names the session `sid` by: to mark the request's own session. */
+  /**
+   * The handle `listUserSessions` names the session `sid` by, to mark the request's own
+   * session: its stored key, hex SHA-256 of the id. Computed here; no round trip.
+   */
   sessionHandle(sid: string): string {
-    checkSid(sid);
-    return handleOf(sid);
+    return keyOf(sid);
   }
 
   /**
@@ -188,30 +190,34 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /**
-   * Every live session, by session id (corrupt ones are reported and left out), read in pages
-   * of LIST_PAGE_SIZE in sid order (one round trip each), so that no row cap cuts the result.
-   * Not a snapshot: a session saved or destroyed meanwhile may or may not be in it.
+   * Every live session, by handle (corrupt ones are reported and left out). The database holds
+   * no session id, only each one's key (hex SHA-256 of the id), so this is not express-session's
+   * "by id": it is by the key, which is the handle `sessionHandle(sid)` computes,
+   * `listUserSessions` names the session by and `destroyUserSession` takes. Passing a handle
+   * to `get` or `destroy` finds nothing (it is hashed as an id would be). Read in pages of LIST_PAGE_SIZE in key order (one round
+   * trip each), so that no row cap cuts the result. Not a snapshot: a session saved or
+   * destroyed meanwhile may or may not be in it.
    */
   override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> {
     return withCallback(callback, async () => {
       const sessions: Record<string, SessionData> = {};
       for await (const page of this.#listing("all", "session_all_page")) {
         for (const row of page) {
-          const sid = String(row.sid);
-          const data = this.#parse(sid, row.data);
-          if (data) sessions[sid] = data;
+          const key = String(row.sid);
+          const data = this.#parse(key, row.data);
+          if (data) sessions[key] = data;
         }
       }
       return sessions;
     });
   }
 
-  /** The ids of every live session, in sid order, read in pages as `all()`. */
+  /** The handles of every live session (not their ids: see `all()`), read in pages as `all()`. */
   ids(callback?: Callback<string[]>): Promise<string[]> {
     return withCallback(callback, async () => {
-      const ids: string[] = [];
-      for await (const page of this.#listing("ids", "session_ids_page")) ids.push(...page.map(sidOf));
-      return ids;
+      const handles: string[] = [];
+      for await (const page of this.#listing("ids", "session_ids_page")) handles.push(...page.map(sidOf));
+      return handles;
     });
   }
 
@@ -276,9 +282,9 @@ export class SupabaseSessionStore extends session.Store {
     );
   }
 
-  #parse(sid: string | { handle: string }, raw: unknown): SessionData | null {
+  #parse(key: string, raw: unknown): SessionData | null {
     try {
-      return parseStoredSession(sid, raw) as unknown as SessionData;
+      return parseStoredSession(key, raw) as unknown as SessionData;
     } catch (err) {
       this.#report(err as Error);
       return null;

@@ -3,7 +3,7 @@ import { toEpochMs } from "./session-data.js";
 
 /** One of a user's live sessions, as an account page lists it. */
 export interface UserSession {
-  /** The session's handle: hex SHA-256 of its id. Not the id, and not usable as one. */
+  /** The session's handle: its stored key, hex SHA-256 of its id. Not the id, and not usable as one. */
   id: string;
   /** When the session was first stored. */
   createdAt: Date;

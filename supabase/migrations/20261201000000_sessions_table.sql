@@ -4,8 +4,17 @@
 -- function's role) and the owner may touch them. Supabase's default privileges
 -- grant every new object in `public` to anon and authenticated, and PostgreSQL
 -- grants EXECUTE on new functions to PUBLIC; both are revoked explicitly below.
+--
+-- Credentials at rest too: a session is keyed by the hex SHA-256 of the session id in its
+-- cookie, which the store computes in the app process before any call, never by the id
+-- itself. Whoever reads this table (the dashboard's editors, a dump, a backup, a replica, a
+-- leaked database URL, a log of statements and their parameters) learns no cookie value,
+-- and a stored key presented as a cookie is hashed again and finds nothing. express-
+-- session's ids carry 192 random bits, so a plain SHA-256 is enough: no salt or key to
+-- lose or rotate. The data is not hashed: it is readable to whoever reads the table.
 
 create table public.sessions (
+  -- The session's key: hex SHA-256 of the cookie's session id (see above).
   sid          text        primary key,
   data         jsonb       not null,
   expires_at   timestamptz not null,
@@ -15,7 +24,7 @@ create table public.sessions (
   -- data-less tombstone for a day so that a late write from a request still in
   -- flight cannot bring the session back; cleanup removes it afterwards.
   destroyed_at timestamptz,
-  constraint sessions_sid_length check (char_length(sid) between 1 and 255),
+  constraint sessions_sid_is_key check (sid ~ '^[0-9a-f]{64}$'),
   constraint sessions_data_is_object check (jsonb_typeof(data) = 'object')
 );
 

@@ -1,14 +1,19 @@
 -- A user's own sessions, for an account page: list the devices a Passport user is signed
 -- in on and end one of them.
 --
--- Sessions are bearer credentials, so these functions never return a session id. Each
--- session is named by its handle: the hex SHA-256 of its id, which the store can compute
--- for the request's own session ("this device") but nobody can turn back into an id, and
--- which is not itself a session id (a cookie carrying it finds no session).
+-- The table holds no session id, only each session's key (hex SHA-256 of the id), and
+-- the key is what these functions name a session by: its handle. The store computes it
+-- for the request's own session ("this device"); nobody can turn it back into an id, and
+-- a cookie carrying it finds no session (the store hashes a cookie's id before any call,
+-- so a handle presented as an id is looked up as the handle's own hash). A handle is not
+-- a secret from its user: the account page shows the user their own.
 
--- The handle of a session id: hex SHA-256 of its UTF-8 bytes (what Node's
--- createHash('sha256').update(sid) computes). convert_to, not a cast to bytea: the cast
--- would read backslashes in the id as escapes.
+-- The handle of a session id, which is its key: hex SHA-256 of its UTF-8 bytes (what
+-- Node's createHash('sha256').update(sid) computes, and the store's sessionKey). The store
+-- never sends an id, so nothing it runs calls this; it is the definition in SQL, which the
+-- migration for pre-release databases used to convert their ids, and what an operator
+-- holding a cookie's id (from their own browser) finds its row with. convert_to, not a
+-- cast to bytea: the cast would read backslashes in the id as escapes.
 create function public.session_handle(p_sid text)
 returns text
 language sql
@@ -35,9 +40,7 @@ comment on function public.session_handle(text) is
 -- session that lives through a paged listing is listed exactly once, whereas a touch
 -- between two pages would move a session across an updated_at cursor and drop it.
 -- The user's rows come from idx_sessions_passport_user (its predicate, destroyed_at is
--- null, is repeated here so that the partial index applies). Each row's handle is one call
--- of session_handle, about 10 us (its pinned search_path keeps it from being inlined):
--- some 15 ms for a user with 1500 sessions, the price of one definition of the handle.
+-- null, is repeated here so that the partial index applies); a row's handle is its sid.
 create function public.session_list_user(p_user text, p_after text default null, p_limit integer default 1000)
 returns table (handle text, data jsonb, created_at timestamptz, updated_at timestamptz,
                expires_at timestamptz, has_more boolean)
@@ -54,16 +57,15 @@ begin
       using errcode = '22023';
   end if;
   return query
-    select h.handle, h.data, h.created_at, h.updated_at, h.expires_at,
+    select s.sid, s.data, s.created_at, s.updated_at, s.expires_at,
            -- Window functions see every row after p_after, before the limit cuts.
-           count(*) over () > row_number() over (order by h.handle)
-      from (select public.session_handle(s.sid) as handle, s.data, s.created_at, s.updated_at, s.expires_at
-              from public.sessions s
-             where (s.data #>> '{passport,user}') = p_user
-               and s.destroyed_at is null
-               and s.expires_at > now()) h
-     where p_after is null or h.handle > p_after
-     order by h.handle
+           count(*) over () > row_number() over (order by s.sid)
+      from public.sessions s
+     where (s.data #>> '{passport,user}') = p_user
+       and s.destroyed_at is null
+       and s.expires_at > now()
+       and (p_after is null or s.sid > p_after)
+     order by s.sid
      limit p_limit;
 end;
 $$;
@@ -92,14 +94,15 @@ begin
   if p_handle is null or p_handle !~ '^[0-9a-f]{64}$' then
     raise exception 'session handle must be 64 lowercase hex digits' using errcode = '22023';
   end if;
-  -- Locking re-checks the conditions on the row's latest version: a session whose user
-  -- changed (logged out, signed in as someone else) meanwhile is left alone.
+  -- The handle is the key: one primary-key lookup. Locking re-checks the conditions on
+  -- the row's latest version: a session whose user changed (logged out, signed in as
+  -- someone else) meanwhile is left alone.
   with target as (
     select s.sid, s.expires_at > now() as was_live
       from public.sessions s
-     where (s.data #>> '{passport,user}') = p_user
+     where s.sid = p_handle
+       and (s.data #>> '{passport,user}') = p_user
        and s.destroyed_at is null
-       and public.session_handle(s.sid) = p_handle
        for update),
   tombstoned as (
     update public.sessions s

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { drainExpired } from "./support/cleanup.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keyOf, keySql } from "./support/keys.mjs";
 
 const { DATABASE_URL: url } = requireEnv("DATABASE_URL");
 
@@ -20,7 +21,10 @@ before(async () => {
 });
 
 after(async () => {
-  await pool.query("delete from public.sessions where sid like $1", [`${PREFIX}%`]);
+  await pool.query("delete from public.sessions where data->>'seed' like $1 or sid = any($2)", [
+    `${PREFIX}%`,
+    [`${PREFIX}held`, `${PREFIX}free`].map(keyOf),
+  ]);
   await pool.end();
 });
 
@@ -28,12 +32,16 @@ test("four concurrent cleanups delete every expired row exactly once, without de
   const expired = 20000;
   await pool.query(
     `insert into public.sessions (sid, data, expires_at)
-     select $1 || 'old-' || n, '{"cookie": {}}', now() - make_interval(secs => n) from generate_series(1, $2::int) n`,
+     select ${keySql("$1 || 'old-' || n")}, jsonb_build_object('cookie', '{}'::jsonb, 'seed', $1 || 'old-' || n),
+            now() - make_interval(secs => n)
+       from generate_series(1, $2::int) n`,
     [PREFIX, expired],
   );
   await pool.query(
     `insert into public.sessions (sid, data, expires_at)
-     select $1 || 'live-' || n, '{"cookie": {}}', now() + interval '1 hour' from generate_series(1, 100) n`,
+     select ${keySql("$1 || 'live-' || n")}, jsonb_build_object('cookie', '{}'::jsonb, 'seed', $1 || 'live-' || n),
+            now() + interval '1 hour'
+       from generate_series(1, 100) n`,
     [PREFIX],
   );
 
@@ -51,7 +59,8 @@ test("four concurrent cleanups delete every expired row exactly once, without de
   assert.ok(runs.flat().every((n) => n <= 500), "no call deleted more than its batch size");
   assert.ok(runs.every((counts) => counts.some((n) => n > 0)), "all four cleanups took part (none was blocked out)");
   const { rows: [left] } = await pool.query(
-    `select count(*) filter (where sid like $1) ::int as old, count(*) filter (where sid like $2)::int as live
+    `select count(*) filter (where data->>'seed' like $1)::int as old,
+            count(*) filter (where data->>'seed' like $2)::int as live
        from public.sessions`,
     [`${PREFIX}old-%`, `${PREFIX}live-%`],
   );
@@ -64,7 +73,7 @@ test("cleanup skips a row a live request holds instead of waiting, and never del
     `insert into public.sessions (sid, data, expires_at) values
        ($1, '{"cookie": {}}', now() - interval '1 minute'),
        ($2, '{"cookie": {}}', now() - interval '1 minute')`,
-    [sid, `${PREFIX}free`],
+    [keyOf(sid), keyOf(`${PREFIX}free`)],
   );
 
   // A request revives the expired session (a set in flight): it holds the row's lock.
@@ -72,7 +81,9 @@ test("cleanup skips a row a live request holds instead of waiting, and never del
   const cleaner = await pool.connect();
   try {
     await request.query("begin");
-    await request.query("update public.sessions set expires_at = now() + interval '1 hour' where sid = $1", [sid]);
+    await request.query("update public.sessions set expires_at = now() + interval '1 hour' where sid = $1", [
+      keyOf(sid),
+    ]);
 
     // If cleanup waited for that lock, this statement timeout would fail it.
     await cleaner.query("set statement_timeout = '2s'");
@@ -84,7 +95,9 @@ test("cleanup skips a row a live request holds instead of waiting, and never del
     await request.query("commit");
     const { rows: [{ n: after }] } = await cleaner.query("select public.cleanup_expired_sessions(100) as n");
     assert.equal(after, 0, "the revived session is live: nothing expired is left");
-    const { rowCount } = await pool.query("select 1 from public.sessions where sid = $1 and expires_at > now()", [sid]);
+    const { rowCount } = await pool.query("select 1 from public.sessions where sid = $1 and expires_at > now()", [
+      keyOf(sid),
+    ]);
     assert.equal(rowCount, 1, "the session the request made live again was not deleted");
   } finally {
     await request.query("rollback").catch(() => {});

@@ -22,6 +22,7 @@ import { freePort } from "../../scripts/stack.mjs";
 import { SupabaseSessionStore } from "../../dist/esm/index.js";
 import { sessionFor, supabaseClient } from "./support/backends.mjs";
 import { runScript } from "./support/commands.mjs";
+import { keyOf, keySql } from "./support/keys.mjs";
 import { blocksFor, fencedBlocks, readme } from "./support/readme.mjs";
 import { scratchCluster } from "./support/scratch-db.mjs";
 
@@ -283,7 +284,7 @@ describe("a project with a public.sessions table of its own, installing into ano
     assert.equal((await viaApi.get("schema-pg")).via, "pg");
     assert.equal(await viaApi.length(), 2);
     const stored = await pool.query(`select sid from ${SCHEMA}.sessions order by sid`);
-    assert.deepEqual(stored.rows.map((r) => r.sid), ["schema-api", "schema-pg"]);
+    assert.deepEqual(stored.rows.map((r) => r.sid), ["schema-api", "schema-pg"].map(keyOf).sort());
 
     // An API that does not expose the schema refuses, as PostgREST does: hence docs/production.md's "exposed schemas".
     const narrow = await api(c);
@@ -296,7 +297,7 @@ describe("a project with a public.sessions table of its own, installing into ano
     // The function, told the schema, purges there.
     await functionServer(c, fnPort, { SUPABASE_URL: url, functionEnv: { SESSIONS_SCHEMA: SCHEMA } })();
     await pool.query(`insert into ${SCHEMA}.sessions (sid, data, expires_at)
-      select 'expired-' || n, '{}', now() - interval '1 minute' from generate_series(1, 3) n`);
+      select ${keySql("'expired-' || n")}, '{}', now() - interval '1 minute' from generate_series(1, 3) n`);
     const purge = await runScript(c.project, "npx supabase-session-store purge", env);
     assert.equal(purge.code, 0, purge.out);
     assert.equal(JSON.parse(purge.out.slice(purge.out.indexOf("{"))).deleted, 3);
@@ -306,7 +307,8 @@ describe("a project with a public.sessions table of its own, installing into ano
     const job = await pool.query("select command from cron.job where jobname = 'cleanup-expired-sessions'");
     assert.deepEqual(job.rows, [{ command: `select ${SCHEMA}.dispatch_session_cleanup()` }]);
     await pool.query(
-      `insert into ${SCHEMA}.sessions (sid, data, expires_at) values ('expired-4', '{}', now() - interval '1 minute')`,
+      `insert into ${SCHEMA}.sessions (sid, data, expires_at) values ($1, '{}', now() - interval '1 minute')`,
+      [keyOf("expired-4")],
     );
     const dispatched = await pool.query(`select ${SCHEMA}.dispatch_session_cleanup() as outcome`);
     assert.equal(dispatched.rows[0].outcome.deleted, 1);

@@ -7,6 +7,7 @@ import { execFileSync } from "node:child_process";
 import path from "node:path";
 import pg from "pg";
 import * as localDb from "../../scripts/db.mjs";
+import { startGateway } from "../../scripts/gateway/index.mjs";
 import { requireEnv } from "./support/env.mjs";
 import {
   EXPRESS_FLAGS,
@@ -16,6 +17,8 @@ import {
   stopAllApps,
 } from "./support/example-app.mjs";
 import { CookieJar, request, sessionIdOf } from "./support/http.mjs";
+import { dumpSessionsTable, statementLogDuring } from "./support/at-rest.mjs";
+import { keyOf } from "./support/keys.mjs";
 import { sleep } from "./support/processes.mjs";
 
 const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY", "LOCAL_DB_DIR", "LOCAL_DB_PORT");
@@ -58,7 +61,7 @@ test(`the example app resolves "express" to Express ${EXPRESS_MAJOR} (TEST_EXPRE
 
 async function storedRow(jar) {
   const { rows } = await db.query("select expires_at, destroyed_at, data from public.sessions where sid = $1", [
-    sessionIdOf(jar.get("sid")),
+    keyOf(sessionIdOf(jar.get("sid"))),
   ]);
   return rows[0];
 }
@@ -95,6 +98,40 @@ for (const backend of BACKENDS) {
       assert.equal(unknown.status, 401);
       assert.equal(await whoAmI(app, new CookieJar()), 401);
       await app.stop();
+    });
+
+    test("after logins through the app, no cookie's session id is in the table, a pg_dump or the statement log", async () => {
+      const jars = [];
+      const ids = [];
+      // The app (and, for supabase-js, a gateway of its own) starts inside: their connections
+      // are new, so Postgres logs their every statement.
+      const log = await statementLogDuring(async () => {
+        const gateway = backend.settings.SUPABASE_URL && (await startGateway({ databaseUrl: env.DATABASE_URL }));
+        const app = await startExampleApp({ ...backend.settings, ...(gateway && { SUPABASE_URL: gateway.url }) });
+        try {
+          for (const user of [ALICE, BOB, ALICE]) {
+            const jar = await login(app, user);
+            assert.equal(await whoAmI(app, jar), user.username);
+            jars.push(jar);
+            ids.push(sessionIdOf(jar.get("sid")));
+          }
+          // A logout leaves a tombstone, which holds the key too.
+          await request(app.url, "/logout", { method: "POST", jar: jars[2], body: {} });
+        } finally {
+          await app.stop();
+          await gateway?.close();
+        }
+      });
+      assert.equal(jars[2].get("sid"), undefined, "the last one logged out");
+      const table = JSON.stringify((await db.query("select * from public.sessions")).rows);
+      const dump = await dumpSessionsTable();
+      assert.equal(new Set(ids).size, 3);
+      for (const id of ids) {
+        for (const [where, text] of [["the table", table], ["the dump", dump], ["the log", log]]) {
+          assert.ok(text.includes(keyOf(id)), `${where} shows the session's key (it could have shown its id)`);
+          assert.ok(!text.includes(id), `${where} holds a session id`);
+        }
+      }
     });
 
     test("login regenerates the session id: the id held before login is dead afterwards", async () => {
@@ -172,7 +209,7 @@ for (const backend of BACKENDS) {
       assert.equal(await whoAmI(app, old), 401);
       const { rows } = await db.query(
         "select count(*)::int as n from public.sessions where sid = $1 and expires_at > now()",
-        [sessionIdOf(old.get("sid"))],
+        [keyOf(sessionIdOf(old.get("sid")))],
       );
       assert.equal(rows[0].n, 0);
       await app.stop();

@@ -6,6 +6,7 @@ import { after, describe, test } from "node:test";
 import { SupabaseSessionStore } from "../../dist/esm/index.js";
 import { BACKENDS, quietPool, sessionFor } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const { DATABASE_URL } = requireEnv("DATABASE_URL");
 const admin = quietPool({ connectionString: DATABASE_URL, max: 2 });
@@ -24,7 +25,7 @@ const open = (backend, options) => {
 async function row(sid) {
   const { rows } = await admin.query(
     "select data, extract(epoch from expires_at - updated_at)::float8 as ttl, destroyed_at from public.sessions where sid = $1",
-    [sid],
+    [keyOf(sid)],
   );
   return rows[0];
 }
@@ -44,7 +45,7 @@ describe("query results: node-postgres's { rows } and pg-promise's array", () =>
       store.set(newSid(), sessionFor(30)),
     ]);
     await store.touch(sid, sessionFor(45));
-    assert.ok((await store.ids()).includes(sid));
+    assert.ok((await store.ids()).includes(store.sessionHandle(sid)), "ids() are handles");
     assert.ok((await store.length()) >= 1);
     await store.destroy(sid);
     assert.equal(await store.get(sid), null);
@@ -76,7 +77,7 @@ for (const backend of Object.keys(BACKENDS)) {
       assert.deepEqual(await store.get(fastify), { expires, user: 1 });
       await store.touch(plain, { foo: "bar" });
       assert.equal((await row(plain)).ttl, 777, "touch without a cookie moves it to now() + ttl");
-      assert.ok((await store.all())[plain], "all() lists it too");
+      assert.ok((await store.all())[keyOf(plain)], "all() lists it too, by its handle");
     });
 
     test("set after destroy or clear: succeeds, stores nothing, and emits destroyedSave (no session id)", async () => {

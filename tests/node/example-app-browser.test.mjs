@@ -2,7 +2,6 @@
 // JavaScript off (every page must work without it). Each device() is its own browser
 // context, so two devices are two cookie jars: a laptop and a phone.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
 import http from "node:http";
 import { after, before, describe, test } from "node:test";
 import pg from "pg";
@@ -11,6 +10,7 @@ import { freePort } from "../../scripts/stack.mjs";
 import { requireEnv } from "./support/env.mjs";
 import { startExampleApp, stopAllApps } from "./support/example-app.mjs";
 import { sessionIdOf } from "./support/http.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY");
 const ALICE = { username: "alice", password: "alice-demo-password" };
@@ -72,7 +72,8 @@ async function sidOf(page) {
   return sid;
 }
 
-const handleOf = (sid) => createHash("sha256").update(sid).digest("hex");
+/** The account page's handle of a session: its stored key. */
+const handleOf = keyOf;
 
 /** The account page's sessions: handle, whether it is marked current, the device shown. */
 function listedSessions(page) {
@@ -90,7 +91,7 @@ const showsSignInForm = async (page) => (await page.$('form[action="/login"] inp
 async function isLive(sid) {
   const { rows } = await db.query(
     "select count(*)::int as n from public.sessions where sid = $1 and destroyed_at is null and expires_at > now()",
-    [sid],
+    [keyOf(sid)],
   );
   return rows[0].n === 1;
 }
@@ -150,7 +151,7 @@ describe("the example app in Chromium, JavaScript off", () => {
     assert.equal(await page.$eval('input[name="password"]', (i) => i.value), "", "the password is not");
     assert.ok(await showsSignInForm(page));
     const sid = await sidOf(page);
-    const { rows } = await db.query("select data from public.sessions where sid = $1", [sid]);
+    const { rows } = await db.query("select data from public.sessions where sid = $1", [keyOf(sid)]);
     assert.equal(rows[0]?.data.passport?.user, undefined, "the visitor's session holds no user");
 
     await page.type('input[name="password"]', ALICE.password);
@@ -205,7 +206,7 @@ describe("the example app in Chromium, JavaScript off", () => {
         const userAgent = `${PHONE} run/${i}`;
         const page = await device({ userAgent });
         await signIn(page, BOB);
-        const { rows } = await db.query("select data from public.sessions where sid = $1", [await sidOf(page)]);
+        const { rows } = await db.query("select data from public.sessions where sid = $1", [keyOf(await sidOf(page))]);
         assert.equal(rows[0].data.device?.userAgent, userAgent, `sign-in ${i}: ${JSON.stringify(rows[0].data)}`);
         await page.browserContext().close();
       }

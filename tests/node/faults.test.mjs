@@ -15,6 +15,7 @@ import { BACKENDS, callbackCalls, quietPool, sessionFor } from "./support/backen
 import { requireEnv } from "./support/env.mjs";
 import { createCounterApp } from "./support/counter-app.mjs";
 import { sleep, startProcess } from "./support/processes.mjs";
+import { keyOf, keySql } from "./support/keys.mjs";
 
 const env = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "LOCAL_DB_DIR", "LOCAL_DB_PORT");
 const dbOpts = { dir: env.LOCAL_DB_DIR, port: Number(env.LOCAL_DB_PORT) };
@@ -121,7 +122,7 @@ function drive(clients, { pauseMs = 25, maxRequests = 2_000 } = {}) {
 async function storedCounter(admin, sid) {
   const { rows } = await admin.query(
     "select (data->>'n')::int as n from public.sessions where sid = $1 and expires_at > now()",
-    [sid],
+    [keyOf(sid)],
   );
   return rows[0]?.n;
 }
@@ -287,7 +288,7 @@ describe("statement timeouts and connection resets", () => {
   async function lockRow(admin, sid) {
     const holder = await admin.connect();
     await holder.query("begin");
-    await holder.query("select 1 from public.sessions where sid = $1 for update", [sid]);
+    await holder.query("select 1 from public.sessions where sid = $1 for update", [keyOf(sid)]);
     return {
       release: async () => {
         await holder.query("rollback");
@@ -392,15 +393,16 @@ describe("cleanup over a large expired set under live traffic", () => {
     const admin = quietPool({ connectionString: env.DATABASE_URL, max: 2 });
     const stores = [BACKENDS.pg(), BACKENDS["supabase-js"]()];
     const prefix = `faults-${run}-expired-`;
+    const live = Array.from({ length: 20 }, (_, i) => `faults-${run}-live-${i}`);
     try {
       await admin.query(
         `
         insert into public.sessions (sid, data, expires_at)
-        select $1 || g, jsonb_build_object('cookie', '{}'::jsonb, 'n', g), now() - interval '1 hour' - g * interval '1 second'
+        select ${keySql("$1 || g")}, jsonb_build_object('cookie', '{}'::jsonb, 'n', g, 'seed', $1::text),
+               now() - interval '1 hour' - g * interval '1 second'
           from generate_series(1, $2::int) g`,
         [prefix, EXPIRED],
       );
-      const live = Array.from({ length: 20 }, (_, i) => `faults-${run}-live-${i}`);
       for (const [i, sid] of live.entries()) await stores[i % 2].store.set(sid, sessionFor(60, { v: 0 }));
 
       let purging = true;
@@ -433,8 +435,8 @@ describe("cleanup over a large expired set under live traffic", () => {
         await Promise.all(traffic);
       }
       const { rows: [left] } = await admin.query(
-        "select count(*)::int as n from public.sessions where sid like $1",
-        [`${prefix}%`],
+        "select count(*)::int as n from public.sessions where data->>'seed' = $1",
+        [prefix],
       );
       process.stdout.write(
         `# purge: ${deleted} rows in ${batches} batches; live traffic meanwhile: ${counts.ok} ` +
@@ -447,7 +449,10 @@ describe("cleanup over a large expired set under live traffic", () => {
       assert.ok(counts.slowestMs < OUTAGE_LATENCY_BOUND_MS, `a live operation waited ${counts.slowestMs} ms`);
       for (const sid of live) assert.ok((await stores[0].store.get(sid)).v >= 0, `${sid} survived the purge`);
     } finally {
-      await admin.query("delete from public.sessions where sid like $1", [`faults-${run}-%`]);
+      await admin.query("delete from public.sessions where data->>'seed' = $1 or sid = any($2)", [
+        prefix,
+        live.map(keyOf),
+      ]);
       for (const { close } of stores) await close();
       await admin.end();
     }

@@ -13,6 +13,7 @@ import { freePort } from "../../scripts/stack.mjs";
 import { supabaseClient as supabase } from "./support/backends.mjs";
 import { drainExpired } from "./support/cleanup.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const env = requireEnv(
   "DATABASE_URL",
@@ -35,13 +36,22 @@ async function rawRpc(baseUrl, fn, { headers = {}, body = "{}", method = "POST" 
   return { status: res.status, headers: res.headers, body: await res.json() };
 }
 
+/** The stored key of this file's session `name`: the functions take keys (what the store sends), never ids. */
+const ours = new Set();
+function keyFor(name) {
+  const key = keyOf(`${prefix}${name}`);
+  ours.add(key);
+  return key;
+}
+
+/** The keys of this file's sessions in the table, in order. */
 async function storedSids() {
-  const { rows } = await db.query("select sid from public.sessions where sid like $1 || '%' order by sid", [prefix]);
+  const { rows } = await db.query("select sid from public.sessions where sid = any($1) order by sid", [[...ours]]);
   return rows.map((row) => row.sid);
 }
 
 after(async () => {
-  await db.query("delete from public.sessions where sid like $1 || '%'", [prefix]);
+  await db.query("delete from public.sessions where sid = any($1)", [[...ours]]);
   await db.end();
 });
 
@@ -52,7 +62,7 @@ describe("RPC through the stack's API", () => {
     test(`${label}: cleanup_expired_sessions deletes the expired rows and keeps the live one`, async () => {
       // Start from no deletable rows, so the returned count is exactly ours.
       await drainExpired(db);
-      const sid = (name) => `${prefix}${label}-${name}`;
+      const sid = (name) => keyFor(`${label}-${name}`);
       await db.query(
         `insert into public.sessions (sid, data, expires_at) values
            ($1, '{}', now() - interval '1 hour'), ($2, '{}', now() - interval '1 minute'), ($3, '{}', now() + interval '1 hour')`,
@@ -66,12 +76,13 @@ describe("RPC through the stack's API", () => {
       assert.equal(error, null);
       assert.equal(status, 200);
       assert.equal(data, 2);
-      assert.deepEqual((await storedSids()).filter((s) => s.startsWith(sid(""))), [sid("live")]);
+      const mine = [sid("expired-1"), sid("expired-2"), sid("live")];
+      assert.deepEqual((await storedSids()).filter((s) => mine.includes(s)), [sid("live")]);
     });
 
     test(`${label}: session_save_one / session_get / session_destroy round trip`, async () => {
       const client = supabase(env.SUPABASE_URL, key);
-      const sid = `${prefix}${label}-roundtrip`;
+      const sid = keyFor(`${label}-roundtrip`);
       const expires = new Date(Date.now() + 3600_000);
       const sessionData = { cookie: { path: "/", httpOnly: true }, passport: { user: "42" }, note: 'a "quoted" ü' };
 
@@ -130,7 +141,7 @@ describe("RPC through the stack's API", () => {
   for (const [label, key] of [["anon JWT", env.SUPABASE_ANON_KEY], ["publishable key", env.SUPABASE_PUBLISHABLE_KEY]]) {
     test(`${label}: permission denied, 401 with code 42501, and nothing is written`, async () => {
       const client = supabase(env.SUPABASE_URL, key);
-      const sid = `${prefix}anon-${label}`;
+      const sid = keyFor(`anon-${label}`);
       for (
         const [fn, args] of [
           ["cleanup_expired_sessions", {}],
@@ -149,7 +160,7 @@ describe("RPC through the stack's API", () => {
   }
 
   test("no apikey header, whatever the Authorization: refused as hosted Supabase's gateway refuses it, before the database", async () => {
-    const sid = `${prefix}no-apikey`;
+    const sid = keyFor(`no-apikey`);
     const save = JSON.stringify({ p_sid: sid, p_data: {}, p_expires_at: new Date(Date.now() + 60_000).toISOString() });
     const withoutApiKey = {
       "no credentials": {},
@@ -184,7 +195,7 @@ describe("RPC through the stack's API", () => {
   });
 
   test("a publishable key reaches PostgREST as anon and is refused there: 401 (not 403), 42501, WWW-Authenticate: Bearer", async () => {
-    const sid = `${prefix}publishable-raw`;
+    const sid = keyFor(`publishable-raw`);
     const res = await rawRpc(env.SUPABASE_URL, "session_save_one", {
       headers: { apikey: env.SUPABASE_PUBLISHABLE_KEY },
       body: JSON.stringify({ p_sid: sid, p_data: {}, p_expires_at: new Date(Date.now() + 60_000).toISOString() }),

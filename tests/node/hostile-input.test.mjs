@@ -8,6 +8,7 @@ import { after, before, describe, test } from "node:test";
 import { RpcError, SupabaseSessionStore } from "../../dist/esm/index.js";
 import { BACKENDS, callbackCalls, quietPool, sessionFor } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const { DATABASE_URL } = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
 const admin = quietPool({ connectionString: DATABASE_URL, max: 2 });
@@ -16,6 +17,14 @@ const CANARY_TABLE = `hostile_canary_${run}`;
 const CANARY_SID = `hostile-canary-${run}`;
 const CANARY_USER = `canary-user-${run}`;
 const tried = { rejected: 0, roundTripped: 0 };
+/** The ids this file's sessions were stored under, for the cleanup (the table holds only their keys). */
+const used = [];
+const SID_PREFIX = `hostile-${run}-`;
+const hostileSid = (suffix) => {
+  const sid = `${SID_PREFIX}${suffix}`;
+  used.push(sid);
+  return sid;
+};
 
 const INJECTIONS = [
   `'; drop table public.${CANARY_TABLE}; --`,
@@ -35,7 +44,7 @@ const INJECTIONS = [
 async function canaryState() {
   const { rows: [row] } = await admin.query(
     "select data, expires_at, destroyed_at, xmin::text as xmin from public.sessions where sid = $1",
-    [CANARY_SID],
+    [keyOf(CANARY_SID)],
   );
   const { rows: [table] } = await admin.query("select to_regclass($1) is not null as present", [
     `public.${CANARY_TABLE}`,
@@ -50,7 +59,7 @@ before(async () => {
   await admin.query(`revoke all on public.${CANARY_TABLE} from anon, authenticated`);
   await admin.query(
     "insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')",
-    [CANARY_SID, { cookie: { originalMaxAge: 3_600_000 }, passport: { user: CANARY_USER }, secret: "canary" }],
+    [keyOf(CANARY_SID), { cookie: { originalMaxAge: 3_600_000 }, passport: { user: CANARY_USER }, secret: "canary" }],
   );
   canaryBefore = await canaryState();
 });
@@ -64,7 +73,7 @@ after(async () => {
     );
   } finally {
     await admin.query(`drop table if exists public.${CANARY_TABLE}`);
-    await admin.query("delete from public.sessions where sid = $1 or sid like $2", [CANARY_SID, `hostile-${run}-%`]);
+    await admin.query("delete from public.sessions where sid = any($1)", [[CANARY_SID, ...used].map(keyOf)]);
     await admin.end();
   }
 });
@@ -81,7 +90,7 @@ async function expectRejected(label, Type, call) {
 
 /** The id of the one row stored under exactly `sid` (compared by the database, byte for byte). */
 async function storedRow(sid) {
-  const { rows } = await admin.query("select sid, data from public.sessions where sid = $1", [sid]);
+  const { rows } = await admin.query("select sid, data from public.sessions where sid = $1", [keyOf(sid)]);
   return rows;
 }
 
@@ -124,19 +133,19 @@ for (const [name, make] of Object.entries(BACKENDS)) {
 
     test("two ids that differ only in a lone surrogate never share a row", async () => {
       // Both encode to U+FFFD in UTF-8: were they accepted, one would read the other's session.
-      const a = `hostile-${run}-\uD800x`;
-      const b = `hostile-${run}-\uDBFFx`;
+      const a = hostileSid(`\uD800x`);
+      const b = hostileSid(`\uDBFFx`);
       await assert.rejects(store.set(a, sessionFor(30, { owner: "a" })), TypeError);
       await assert.rejects(store.get(b), TypeError);
-      assert.deepEqual(await storedRow(`hostile-${run}-\uFFFDx`), []);
+      assert.deepEqual(await storedRow(hostileSid(`\uFFFDx`)), []);
     });
 
     test("ids with SQL metacharacters, quotes, unicode and the maximum length round-trip as themselves", async () => {
       const sids = [
-        ...INJECTIONS.map((s) => `hostile-${run}-${name}-${s}`),
-        `hostile-${run}-${name}-emoji-\u{1F510}-rtl-\u05D0\u05D1-combining-e\u0301`,
-        `hostile-${run}-${name}-\t\n\r`,
-        `hostile-${run}-${name}-`.padEnd(255, "z"),
+        ...INJECTIONS.map((s) => hostileSid(`${name}-${s}`)),
+        hostileSid(`${name}-emoji-\u{1F510}-rtl-\u05D0\u05D1-combining-e\u0301`),
+        hostileSid(`${name}-\t\n\r`),
+        hostileSid(`${name}-`.padEnd(255 - SID_PREFIX.length, "z")),
       ];
       for (const sid of sids) {
         const sess = sessionFor(30, { owner: sid });
@@ -145,7 +154,7 @@ for (const [name, make] of Object.entries(BACKENDS)) {
         assert.deepEqual(got, JSON.parse(JSON.stringify(sess)), `round trip of ${JSON.stringify(sid)}`);
         const rows = await storedRow(sid);
         assert.equal(rows.length, 1);
-        assert.equal(rows[0].sid, sid, "stored under exactly this id");
+        assert.equal(rows[0].sid, keyOf(sid), "stored under exactly this id's key");
         await store.touch(sid, sessionFor(40));
         await store.destroy(sid);
         assert.equal(await store.get(sid), null);
@@ -194,7 +203,7 @@ for (const [name, make] of Object.entries(BACKENDS)) {
         ["cookie.expires not a date", { cookie: { expires: "'; drop table x; --" } }, RangeError],
       ];
       for (const [label, data, Type] of refused) {
-        const sid = `hostile-${run}-${name}-refused`;
+        const sid = hostileSid(`${name}-refused`);
         await expectRejected(`set ${label}`, Type, (cb) => store.set(sid, data, cb));
         assert.deepEqual(await storedRow(sid), [], `${label}: nothing stored`);
       }
@@ -236,14 +245,14 @@ for (const [name, make] of Object.entries(BACKENDS)) {
         ["60 KB", sessionFor(30, { blob: "\u00E9".repeat(30_000) })],
       ];
       for (const [label, data] of cases) {
-        const sid = `hostile-${run}-${name}-${label}`;
+        const sid = hostileSid(`${name}-${label}`);
         await store.set(sid, data);
         const got = await store.get(sid);
         assert.deepEqual(got, JSON.parse(JSON.stringify(data)), `${label}: faithful JSON round trip`);
         assert.equal(Object.getPrototypeOf(got), Object.prototype, `${label}: a plain object`);
         tried.roundTripped++;
       }
-      const got = await store.get(`hostile-${run}-${name}-__proto__ and constructor keys`);
+      const got = await store.get(hostileSid(`${name}-__proto__ and constructor keys`));
       assert.ok(Object.hasOwn(got, "__proto__"), "__proto__ comes back as an own key");
       assert.equal(got.isAdmin, undefined, "not as the prototype");
       assert.equal(got.passport, undefined);
@@ -257,7 +266,7 @@ for (const [name, make] of Object.entries(BACKENDS)) {
     test("a session too large for one transport is a clear error, or round-trips", async () => {
       const { store: big, close: closeBig } = make({ maxDataBytes: 4 * 1024 * 1024 });
       try {
-        const sid = `hostile-${run}-${name}-large`;
+        const sid = hostileSid(`${name}-large`);
         const data = sessionFor(30, { blob: "y".repeat(2 * 1024 * 1024) });
         const outcome = await big.set(sid, data).then(() => "stored", (err) => err);
         if (outcome === "stored") {
@@ -305,7 +314,7 @@ describe("hostile configuration", () => {
         create function "${schema}".session_count() returns bigint language sql as $$ select 7::bigint $$;`);
       const store = new SupabaseSessionStore({ pool, schema });
       for (let i = 0; i < 2; i++) {
-        assert.deepEqual(await store.get("s"), { cookie: {}, sid: "s" });
+        assert.deepEqual(await store.get("s"), { cookie: {}, sid: keyOf("s") }, "the function is given the key");
         assert.equal(await store.length(), 7);
       }
       const { rows } = await pool.query("select name from pg_prepared_statements order by name");

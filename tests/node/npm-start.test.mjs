@@ -13,6 +13,7 @@ import * as db from "../../scripts/db.mjs";
 import { freePort } from "../../scripts/stack.mjs";
 import { userShellEnv } from "./support/env.mjs";
 import { CookieJar, request } from "./support/http.mjs";
+import { keyOf } from "./support/keys.mjs";
 import { descendants, isAlive, startProcess } from "./support/processes.mjs";
 
 const { root } = db;
@@ -130,8 +131,10 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
     const client = new pg.Client({ connectionString: stack.DATABASE_URL });
     await client.connect();
     try {
-      await client.query(`insert into public.sessions (sid, data, expires_at)
-        values ('npm-start-test-expired', '{}', now() - interval '1 minute')`);
+      await client.query(
+        "insert into public.sessions (sid, data, expires_at) values ($1, '{}', now() - interval '1 minute')",
+        [keyOf("npm-start-test-expired")],
+      );
       const res = await fetch(`${run.apiUrl}/functions/v1/cleanup-sessions`, {
         method: "POST",
         headers: { apikey: stack.SUPABASE_SECRET_KEY },
@@ -141,7 +144,8 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
       const body = await res.json();
       assert.ok(body.deleted >= 1, `the function reports what it deleted: ${JSON.stringify(body)}`);
       const { rows } = await client.query(
-        "select count(*)::int as n from public.sessions where sid = 'npm-start-test-expired'",
+        "select count(*)::int as n from public.sessions where sid = $1",
+        [keyOf("npm-start-test-expired")],
       );
       assert.equal(rows[0].n, 0);
     } finally {

@@ -8,6 +8,11 @@
 // migration, because pg_cron lives only in the stack's own database (the baseline's
 // schedule file differs from the pre-release one only by dispatch_session_cleanup's comment,
 // which 20261203000200 added there).
+//
+// Pre-release databases also hold session ids in plain text: the push then runs the
+// conversion (20261203100000), after which every cookie issued before still finds its
+// session through the store, a logged-out session stays logged out, the account page's
+// handles and last-active times are what they were, and no row holds an id.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -15,10 +20,12 @@ import path from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { SupabaseSessionStore } from "../../dist/esm/index.js";
 import { catalogFingerprint } from "./support/catalog.mjs";
 import { runCommand } from "./support/commands.mjs";
 import { requireEnv } from "./support/env.mjs";
 import { createDatabase, databaseUrl, dropDatabase, withClient as withDatabaseClient } from "./support/scratch-db.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const { DATABASE_URL } = requireEnv("DATABASE_URL");
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -70,6 +77,14 @@ function withClient(database, fn) {
   return withDatabaseClient(urlOf(database), fn);
 }
 
+/** Sessions as the pre-release store wrote them: plain ids (one as express-session makes them). */
+const LIVE = ["prerelease-live", "Yq3vXoN5x8m_4T2cLp9aB0rKd6eWzJ1s"];
+const ENDED = "prerelease-ended";
+const USER = "prerelease-user";
+
+/** What the pre-release database listed and held before the push (set by the upgrade test). */
+let prerelease;
+
 const oldDir = project(PRERELEASE);
 const newDir = project(BASELINE);
 
@@ -79,12 +94,21 @@ before(async () => {
   }
   const built = await push(oldDir, "prerelease_upgrade_old");
   assert.equal(built.code, 0, built.out);
-  await withClient(
-    "prerelease_upgrade_old",
-    (client) =>
-      client.query(`insert into public.sessions (sid, data, expires_at)
-      values ('prerelease-live', '{"cookie": {}, "n": 1}', now() + interval '1 hour')`),
-  );
+  await withClient("prerelease_upgrade_old", async (client) => {
+    await client.query(
+      `insert into public.sessions (sid, data, expires_at, created_at, updated_at)
+       select sid, jsonb_build_object('cookie', '{}'::jsonb, 'n', n, 'passport', jsonb_build_object('user', $2::text)),
+              now() + interval '1 hour', now() - interval '2 days', now() - make_interval(hours => n::int)
+         from unnest($1::text[]) with ordinality u(sid, n)`,
+      [LIVE, USER],
+    );
+    // A logged-out session: the tombstone session_destroy leaves.
+    await client.query(
+      `insert into public.sessions (sid, data, expires_at) values ($1, '{"cookie": {}, "passport": {"user": "x"}}', now() + interval '1 hour')`,
+      [ENDED],
+    );
+    await client.query("select public.session_destroy($1)", [ENDED]);
+  });
   const fresh = await push(newDir, "prerelease_upgrade_new");
   assert.equal(fresh.code, 0, fresh.out);
 });
@@ -114,6 +138,12 @@ test("db push of the baseline to a pre-release database refuses, naming the vers
 
 test("after the repair the baseline is accepted and the pre-release database defines what a new one does, sessions kept", async () => {
   setMigrations(oldDir, BASELINE);
+  prerelease = await withClient("prerelease_upgrade_old", async (client) => ({
+    listed: (await client.query("select handle, updated_at from public.session_list_user($1) order by handle", [USER]))
+      .rows,
+    ended: (await client.query("select destroyed_at from public.sessions where sid = $1", [ENDED])).rows[0],
+  }));
+  assert.equal(prerelease.listed.length, LIVE.length);
   const repaired = await cli(oldDir, [
     "migration",
     "repair",
@@ -130,13 +160,55 @@ test("after the repair the baseline is accepted and the pre-release database def
   const fresh = await withClient("prerelease_upgrade_new", catalogFingerprint);
   assert.ok(fresh.length > 30, `a fingerprint of ${fresh.length} lines is too short to prove anything`);
   assert.deepEqual(upgraded, fresh);
-  const { rows } = await withClient(
-    "prerelease_upgrade_old",
-    (client) => client.query("select data->>'n' as n from public.session_get_one('prerelease-live')"),
-  );
-  assert.deepEqual(rows, [{ n: "1" }]);
   // The doctor now finds only the schedule missing, which these scratch databases leave out.
   const check = await doctorMigrations("prerelease_upgrade_old");
   assert.doesNotMatch(check.summary, /pre-release/);
-  assert.match(check.summary, /4 of 5 applied; missing: 20261201000400_schedule_cleanup\.sql$/);
+  assert.match(check.summary, /5 of 6 applied; missing: 20261201000400_schedule_cleanup\.sql$/);
+});
+
+test("the conversion keeps every pre-release session: old cookies log in, logouts stick, handles and activity stay", async () => {
+  const pool = new pg.Pool({ connectionString: urlOf("prerelease_upgrade_old"), max: 2 });
+  const store = new SupabaseSessionStore({ pool });
+  try {
+    for (const [i, sid] of LIVE.entries()) {
+      assert.equal((await store.get(sid))?.n, i + 1, `the cookie of ${sid}, issued before the upgrade, still finds it`);
+    }
+    assert.equal(await store.get(ENDED), null, "a logged-out session is still logged out");
+    await store.set(ENDED, { cookie: {}, passport: { user: "x" }, revived: true });
+    assert.equal(
+      await store.get(ENDED),
+      null,
+      "…and a late write cannot bring it back: its tombstone kept its finality",
+    );
+
+    const converted = await withClient("prerelease_upgrade_old", async (client) => ({
+      listed:
+        (await client.query("select handle, updated_at from public.session_list_user($1) order by handle", [USER]))
+          .rows,
+      plain: (await client.query("select sid from public.sessions where sid = any($1)", [[...LIVE, ENDED]])).rows,
+      keyed: (await client.query("select count(*)::int as n from public.sessions where sid = any($1)", [
+        [...LIVE, ENDED].map(keyOf),
+      ])).rows[0].n,
+    }));
+    assert.deepEqual(
+      converted.listed,
+      prerelease.listed,
+      "the account page lists the same handles, last active as before",
+    );
+    assert.deepEqual(converted.listed.map((s) => s.handle).sort(), LIVE.map((sid) => store.sessionHandle(sid)).sort());
+    assert.deepEqual(converted.plain, [], "no row holds a session id any more");
+    assert.equal(converted.keyed, LIVE.length + 1, "each is stored under its key, the tombstone too");
+    assert.ok(prerelease.ended.destroyed_at, "the logged-out session was a tombstone before");
+
+    // Idempotent: the conversion run a second time (a replayed migration) changes nothing.
+    const conversion = fs.readFileSync(path.join(BASELINE, "20261203100000_hash_prerelease_session_ids.sql"), "utf8");
+    const rows = (client) =>
+      client.query("select sid, data, updated_at, destroyed_at from public.sessions order by sid");
+    const once = await withClient("prerelease_upgrade_old", rows);
+    await withClient("prerelease_upgrade_old", (client) => client.query(conversion));
+    assert.deepEqual((await withClient("prerelease_upgrade_old", rows)).rows, once.rows);
+  } finally {
+    await store.close();
+    await pool.end();
+  }
 });

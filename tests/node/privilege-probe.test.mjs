@@ -10,6 +10,7 @@ import { after, before, describe, test } from "node:test";
 import { localKeys, signJwt } from "../../scripts/keys.mjs";
 import { quietPool } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const env = requireEnv(
   "DATABASE_URL",
@@ -40,7 +41,7 @@ let functions;
 
 before(async () => {
   await admin.query("insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')", [
-    SECRET_SID,
+    keyOf(SECRET_SID),
     { cookie: {}, passport: { user: "victim" } },
   ]);
   ({ rows: functions } = await admin.query(`
@@ -57,14 +58,14 @@ before(async () => {
 
 after(async () => {
   try {
-    const { rows: [row] } = await admin.query("select data from public.sessions where sid = $1", [SECRET_SID]);
+    const { rows: [row] } = await admin.query("select data from public.sessions where sid = $1", [keyOf(SECRET_SID)]);
     assert.deepEqual(row?.data?.passport, { user: "victim" }, "the probed session is untouched");
     process.stdout.write(
       `# privilege probes: ${functions.length} functions, ${probes.gateway} gateway calls and ` +
         `${probes.sql} SQL statements denied\n`,
     );
   } finally {
-    await admin.query("delete from public.sessions where sid = $1", [SECRET_SID]);
+    await admin.query("delete from public.sessions where sid = $1", [keyOf(SECRET_SID)]);
     await admin.end();
   }
 });
@@ -175,9 +176,9 @@ describe("over SQL, as the API roles", () => {
       try {
         const attempts = [
           ["select * from public.sessions", []],
-          ["insert into public.sessions (sid, data, expires_at) values ('x', '{}', now())", []],
-          ["update public.sessions set data = '{}' where sid = $1", [SECRET_SID]],
-          ["delete from public.sessions where sid = $1", [SECRET_SID]],
+          ["insert into public.sessions (sid, data, expires_at) values ($1, '{}', now())", [keyOf("x")]],
+          ["update public.sessions set data = '{}' where sid = $1", [keyOf(SECRET_SID)]],
+          ["delete from public.sessions where sid = $1", [keyOf(SECRET_SID)]],
           ["truncate public.sessions", []],
           ["copy public.sessions to stdout", []],
         ];

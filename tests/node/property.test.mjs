@@ -10,6 +10,7 @@ import { after, describe, test } from "node:test";
 import fc from "fast-check";
 import { BACKENDS, quietPool } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 const { DATABASE_URL } = requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
 const SEED = Number(process.env.FC_SEED ?? 20261128);
@@ -19,8 +20,11 @@ const TOMBSTONE_MINUTES = 24 * 60; // how long a destroyed session's tombstone o
 const admin = quietPool({ connectionString: DATABASE_URL, max: 2 });
 const prefix = `property-${randomBytes(4).toString("hex")}`;
 
+/** Every session id a run used, for the cleanup (the table holds only their keys). */
+const used = new Set();
+
 after(async () => {
-  await admin.query("delete from public.sessions where sid like $1", [`${prefix}-%`]);
+  await admin.query("delete from public.sessions where sid = any($1)", [[...used].map(keyOf)]);
   await admin.end();
 });
 
@@ -95,16 +99,18 @@ class Model {
   }
 }
 
-/** The stored rows of `sids`, in the model's shape. */
+/** The stored rows of `sids` (looked up by their keys), by id, in the model's shape. */
 async function storedRows(sids) {
+  for (const sid of sids) used.add(sid);
+  const sidOfKey = new Map(sids.map((sid) => [keyOf(sid), sid]));
   const { rows } = await admin.query(
     `
     select sid, data, round(extract(epoch from expires_at - now()) / 60)::int as minutes_left,
            round(extract(epoch from now() - destroyed_at) / 60)::int as destroyed_minutes_ago
       from public.sessions where sid = any($1)`,
-    [sids],
+    [[...sidOfKey.keys()]],
   );
-  return new Map(rows.map((r) => [r.sid, {
+  return new Map(rows.map((r) => [sidOfKey.get(r.sid), {
     data: r.data,
     minutesLeft: r.minutes_left || 0, // -0 is 0
     destroyedMinutesAgo: r.destroyed_minutes_ago === null ? null : r.destroyed_minutes_ago || 0,
@@ -143,7 +149,7 @@ for (const [name, make] of Object.entries(BACKENDS)) {
                 `update public.sessions
                   set expires_at = expires_at - make_interval(mins => $2), destroyed_at = destroyed_at - make_interval(mins => $2)
                 where sid = any($1)`,
-                [sids, cmd.minutes],
+                [sids.map(keyOf), cmd.minutes],
               );
               model.clock(cmd.minutes);
             } else {

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import pg from "pg";
 import { freePort } from "../../scripts/stack.mjs";
 import { requireEnv } from "./support/env.mjs";
+import { keySql } from "./support/keys.mjs";
 
 const { DATABASE_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY } =
   requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SECRET_KEY", "SUPABASE_SERVICE_ROLE_KEY");
@@ -38,22 +39,33 @@ function assertNoKey({ stdout, stderr }) {
   }
 }
 
-/** Exactly `expired` purgeable sessions of this file (everything else expired is purged first) and `live` live ones. */
+/**
+ * Exactly `expired` purgeable sessions of this file (everything else expired is purged
+ * first) and `live` live ones. Each row's sid is a key, as the store writes it; its name
+ * and this file's prefix are in its data, where `remaining()` finds them.
+ */
 async function seed(expired, live) {
-  await db.query("delete from public.sessions where sid like $1", [`${PREFIX}%`]);
+  await db.query("delete from public.sessions where data->>'test' = $1", [PREFIX]);
   while ((await db.query("select public.cleanup_expired_sessions(100000) as n")).rows[0].n === 100000);
   await db.query(
     `insert into public.sessions (sid, data, expires_at)
-     select $1 || 'expired-' || n, '{}'::jsonb, now() - interval '1 minute' from generate_series(1, $2::int) n
-     union all
-     select $1 || 'live-' || n, '{}'::jsonb, now() + interval '1 hour' from generate_series(1, $3::int) n`,
+     select ${keySql("$1 || name")}, jsonb_build_object('test', $1::text, 'name', name), expires_at
+       from (select 'expired-' || n, now() - interval '1 minute' from generate_series(1, $2::int) n
+             union all
+             select 'live-' || n, now() + interval '1 hour' from generate_series(1, $3::int) n) r(name, expires_at)`,
     [PREFIX, expired, live],
   );
 }
 
+/** The names of this file's sessions still in the table, in order. */
 async function remaining() {
-  const { rows } = await db.query("select sid from public.sessions where sid like $1 order by sid", [`${PREFIX}%`]);
-  return rows.map((r) => r.sid.slice(PREFIX.length));
+  const { rows } = await db.query(
+    "select data->>'name' as name from public.sessions where data->>'test' = $1 order by 1",
+    [
+      PREFIX,
+    ],
+  );
+  return rows.map((r) => r.name);
 }
 
 test("purges expired sessions with URL and key from the environment and prints the JSON result", async () => {

@@ -14,6 +14,7 @@ import {
   sessionWith,
   settle,
 } from "./support/store-fixtures.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 after(endPools);
 
@@ -153,7 +154,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.equal(await row(past), undefined, "an expiry already past deletes the session");
       const { rows: [ttl] } = await admin.query(
         "select data->>'v' as v, extract(epoch from expires_at - updated_at)::int as secs from public.sessions where sid = $1",
-        [noExpiry],
+        [keyOf(noExpiry)],
       );
       assert.deepEqual(ttl, { v: "ttl", secs: store.ttl }, "no cookie expiry: now() + ttl on the database clock");
       const last = await row(twice);
@@ -228,7 +229,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       assert.equal(calls.count, 2, "the read, and one call for eight concurrent writes of both kinds");
       const written = await admin.query(
         "select count(distinct xmin::text)::int as commits from public.sessions where sid = any($1)",
-        [[saved, touched, savedThenTouched, touchedThenSaved]],
+        [[saved, touched, savedThenTouched, touchedThenSaved].map(keyOf)],
       );
       assert.equal(written.rows[0].commits, 1, "…and one transaction wrote all four");
       assert.equal((await row(saved)).data.v, "saved");
@@ -272,7 +273,9 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         const outcomes = await Promise.allSettled(writes);
         const failures = outcomes.filter((o) => o.status === "rejected").map((o) => o.reason);
         assert.deepEqual(failures.map((err) => err.code ?? String(err)), [], "no write failed (no 40P01 deadlock)");
-        const { rows } = await admin.query("select expires_at from public.sessions where sid = any($1)", [sids]);
+        const { rows } = await admin.query("select expires_at from public.sessions where sid = any($1)", [
+          sids.map(keyOf),
+        ]);
         assert.equal(rows.length, sids.length);
         for (const { expires_at: at } of rows) {
           assert.ok(at >= expiry(0) && at <= expiry(199), "each holds a round's expiry");

@@ -16,6 +16,7 @@ import {
   settle,
   waitFor,
 } from "./support/store-fixtures.mjs";
+import { keyOf } from "./support/keys.mjs";
 
 after(endPools);
 
@@ -67,13 +68,13 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         await client.query("begin");
         await client.query(
           "select public.session_save_one($1, '{\"cookie\": {}}', now() + interval '1 hour', null, false)",
-          [newSid("relaxed")],
+          [keyOf(newSid("relaxed"))],
         );
         seen.push((await client.query("show synchronous_commit")).rows[0].synchronous_commit);
         await client.query("rollback");
         await client.query("begin");
         await client.query("select public.session_save_one($1, '{\"cookie\": {}}', now() + interval '1 hour')", [
-          newSid("durable"),
+          keyOf(newSid("durable")),
         ]);
         seen.push((await client.query("show synchronous_commit")).rows[0].synchronous_commit);
         await client.query("rollback");
@@ -107,14 +108,16 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       // Inserted in one transaction, so created_at is that transaction's now().
       const { rows: [r] } = await admin.query(
         "select extract(epoch from expires_at - created_at)::float8 as ttl from public.sessions where sid = $1",
-        [sid],
+        [keyOf(sid)],
       );
       assert.equal(r.ttl, 1234);
-      await admin.query("update public.sessions set expires_at = now() + interval '5 seconds' where sid = $1", [sid]);
+      await admin.query("update public.sessions set expires_at = now() + interval '5 seconds' where sid = $1", [
+        keyOf(sid),
+      ]);
       await ttlStore.touch(sid, { cookie: { originalMaxAge: null } });
       const { rows: [t] } = await admin.query(
         "select extract(epoch from expires_at - updated_at)::float8 as ttl from public.sessions where sid = $1",
-        [sid],
+        [keyOf(sid)],
       );
       assert.equal(t.ttl, 1234, "touch without cookie expiry moves the expiry to the database's now() + ttl");
     });
@@ -132,11 +135,13 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
     test("an expired session is never returned, even before cleanup", async () => {
       const sid = newSid();
       await store.set(sid, sessionWith(inMinutes(30)));
-      await admin.query("update public.sessions set expires_at = now() - interval '1 second' where sid = $1", [sid]);
+      await admin.query("update public.sessions set expires_at = now() - interval '1 second' where sid = $1", [
+        keyOf(sid),
+      ]);
       assert.ok(await row(sid), "the row is still there");
       assert.equal(await store.get(sid), null);
-      assert.ok(!(await store.ids()).includes(sid));
-      assert.ok(!(sid in (await store.all())));
+      assert.ok(!(await store.ids()).includes(keyOf(sid)));
+      assert.ok(!(keyOf(sid) in (await store.all())));
       await store.touch(sid, sessionWith(inMinutes(60)));
       assert.equal(await store.get(sid), null, "touch does not revive an expired session");
     });
@@ -151,7 +156,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       for (const [sid, data] of Object.entries(bad)) {
         await admin.query(
           "insert into public.sessions (sid, data, expires_at) values ($1, $2, now() + interval '1 hour')",
-          [sid, data],
+          [keyOf(sid), data],
         );
       }
       for (const sid of Object.keys(bad)) assert.equal(await watched.get(sid), null);
@@ -161,7 +166,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         assert.ok(!reported[i].message.includes(sid), "the session id (a credential) is never in the message");
       }
       const all = await watched.all();
-      for (const sid of Object.keys(bad)) assert.ok(!(sid in all));
+      for (const sid of Object.keys(bad)) assert.ok(!(keyOf(sid) in all));
       assert.ok(reported.length >= 4, "all() reports corrupt rows too");
 
       // Without onError: the 'error' event, but only when someone listens.
@@ -170,7 +175,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       plain.on("error", (err) => events.push(err));
       assert.equal(await plain.get(Object.keys(bad)[0]), null);
       assert.equal(events.length, 1);
-      await admin.query("delete from public.sessions where sid = any($1)", [Object.keys(bad)]);
+      await admin.query("delete from public.sessions where sid = any($1)", [Object.keys(bad).map(keyOf)]);
     });
 
     test("touch changes only the expiry, never the data", async () => {
@@ -253,7 +258,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       const holder = await admin.connect();
       try {
         await holder.query("begin");
-        await holder.query("select 1 from public.sessions where sid = $1 for update", [sid]);
+        await holder.query("select 1 from public.sessions where sid = $1 for update", [keyOf(sid)]);
         const waiting = (n) =>
           waitFor(async () => {
             const { rows: [r] } = await admin.query(
@@ -283,7 +288,7 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
         store.set(sid, sessionWith(expires, { n: i })),
         store.touch(sid, sessionWith(expires, { n: -1 })),
       ]));
-      const { rows } = await admin.query("select data, expires_at from public.sessions where sid = $1", [sid]);
+      const { rows } = await admin.query("select data, expires_at from public.sessions where sid = $1", [keyOf(sid)]);
       assert.equal(rows.length, 1);
       const { n } = rows[0].data;
       assert.ok(Number.isInteger(n) && n >= 0 && n < 100, "data is one of the sets', never a touch's");
@@ -365,15 +370,17 @@ for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
       const expired = newSid("expired");
       for (const sid of [...live, expired]) await store.set(sid, sessionWith(inMinutes(30), { sid }));
       await admin.query("update public.sessions set expires_at = now() - interval '1 second' where sid = $1", [
-        expired,
+        keyOf(expired),
       ]);
       const all = await store.all();
       const ids = await store.ids();
+      // By handle: the database holds no session id to list.
       for (const sid of live) {
-        assert.deepEqual(all[sid].sid, sid);
-        assert.ok(ids.includes(sid), `${sid} not in ${ids.length} ids ${JSON.stringify(ids.slice(0, 3))}`);
+        assert.deepEqual(all[keyOf(sid)].sid, sid);
+        assert.ok(ids.includes(keyOf(sid)), `${sid}'s handle not in ${ids.length} handles`);
       }
-      assert.ok(!(expired in all) && !ids.includes(expired));
+      assert.ok(!(keyOf(expired) in all) && !ids.includes(keyOf(expired)));
+      assert.ok(ids.every((h) => /^[0-9a-f]{64}$/.test(h)) && !live.some((sid) => ids.includes(sid) || sid in all));
       const { rows: [monitor] } = await admin.query(
         "select count(*)::int as n from public.sessions where expires_at > now()",
       );

@@ -17,17 +17,34 @@ const created = migrations.flatMap(({ text }) =>
   [...text.matchAll(/^create function public\.(\w+)\(/gm)].map((m) => m[1])
 );
 
-test("no object is defined in more than one migration", () => {
-  const defined = migrations.flatMap(({ file, text }) =>
-    [...text.matchAll(/^create (?:or replace )?(function|view|table|trigger|index) (?:public\.)?(\w+)/gm)]
-      .map((m) => ({ file, key: `${m[1]} ${m[2]}` }))
+// The baseline: the five concern files of 0.1.0 (version 20261201…), where each object is
+// defined once. A later migration may redefine one of their functions (`create or replace`,
+// as the conversion of pre-release databases does) but creates nothing twice.
+const isBaseline = (file) => file.startsWith("20261201");
+const definitions = (files) =>
+  files.flatMap(({ file, text }) =>
+    [...text.matchAll(/^create (or replace )?(function|view|table|trigger|index) (?:public\.)?(\w+)/gm)]
+      .map((m) => ({ file, replace: Boolean(m[1]), key: `${m[2]} ${m[3]}` }))
   );
+
+test("the baseline defines each object in one place", () => {
   const seen = new Map();
-  for (const { file, key } of defined) {
+  for (const { file, key } of definitions(migrations.filter(({ file }) => isBaseline(file)))) {
     assert.ok(!seen.has(key), `${key} is defined in ${seen.get(key)} and again in ${file}`);
     seen.set(key, file);
   }
   assert.ok(created.length >= 20, `found only ${created.length} functions`);
+});
+
+test("a later migration creates nothing twice, and redefines only with create or replace", () => {
+  const seen = new Set(definitions(migrations.filter(({ file }) => isBaseline(file))).map(({ key }) => key));
+  const later = migrations.filter(({ file }) => !isBaseline(file));
+  assert.ok(later.length >= 1, "the pre-release conversion is a later migration");
+  for (const { file, replace, key } of definitions(later)) {
+    if (seen.has(key)) assert.ok(replace, `${file} creates ${key} again: a redefinition says create or replace`);
+    else assert.ok(!replace, `${file} says create or replace for ${key}, which nothing defined before`);
+    seen.add(key);
+  }
 });
 
 test("every catalog-wide pgTAP file lists exactly the functions the migrations create", () => {

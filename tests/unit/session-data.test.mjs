@@ -97,10 +97,13 @@ test("parseStoredSession calls anything express-session could not revive corrupt
     [{ cookie: { expires: 5 } }, /not a date string/],
     [{ cookie: { expires: "later" } }, /not a date string/],
   ];
+  const key = "0123456789abcdef".repeat(4);
   for (const [raw, message] of cases) {
     assert.throws(
-      () => parseStoredSession({ handle: "h" }, raw),
-      (err) => err instanceof CorruptSessionError && message.test(err.message),
+      () => parseStoredSession(key, raw),
+      (err) =>
+        err instanceof CorruptSessionError && message.test(err.message) && err.sidHash === key.slice(0, 16) &&
+        !err.message.includes(key),
     );
   }
 });

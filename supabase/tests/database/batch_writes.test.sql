@@ -3,8 +3,13 @@
 -- through session_save_one / session_touch_one (one call per session), through
 -- session_save / session_touch (one call for all), and through session_write (one call
 -- for both kinds), and each must give the same outcome and leave the same row.
+-- Each session's sid is the key (hex SHA-256) of '<form>:<case>', pg_temp.key below; outcomes
+-- are mapped back to their case through it.
 begin;
 select plan(14);
+
+create function pg_temp.key(p_name text) returns text language sql immutable
+  as $$ select pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_name, 'UTF8')), 'hex') $$;
 
 -- start: none (no row), live, expired (a row past its expiry), destroyed (a tombstone).
 -- expiry: now() + offset, or null (then now() + 600 s, the ttl). Touches use touchAfter 60 s.
@@ -35,11 +40,11 @@ begin
   foreach form in array array['one', 'batch', 'write'] loop
     for c in select * from write_case loop
       if c.start = 'live' then
-        insert into public.sessions (sid, data, expires_at) values (form || ':' || c.name, '{"v": "old"}', now() + interval '1 hour');
+        insert into public.sessions (sid, data, expires_at) values (pg_temp.key(form || ':' || c.name), '{"v": "old"}', now() + interval '1 hour');
       elsif c.start = 'expired' then
-        insert into public.sessions (sid, data, expires_at) values (form || ':' || c.name, '{"v": "old"}', now() - interval '1 minute');
+        insert into public.sessions (sid, data, expires_at) values (pg_temp.key(form || ':' || c.name), '{"v": "old"}', now() - interval '1 minute');
       elsif c.start = 'destroyed' then
-        perform public.session_destroy(form || ':' || c.name);
+        perform public.session_destroy(pg_temp.key(form || ':' || c.name));
       end if;
     end loop;
   end loop;
@@ -47,37 +52,40 @@ begin
   for c in select * from write_case loop
     if c.kind = 'save' then
       insert into write_outcome values ('one', c.name,
-        public.session_save_one('one:' || c.name, c.data, now() + c.expiry, 600));
+        public.session_save_one(pg_temp.key('one:' || c.name), c.data, now() + c.expiry, 600));
     else
       insert into write_outcome
         select 'one', c.name, 'touched'
-         where public.session_touch_one('one:' || c.name, now() + c.expiry, 60, 600);
+         where public.session_touch_one(pg_temp.key('one:' || c.name), now() + c.expiry, 60, 600);
     end if;
   end loop;
 
   insert into write_outcome
-    select 'batch', split_part(r.sid, ':', 2), r.outcome
+    select 'batch', w.name, r.outcome
       from public.session_save(
-             (select array_agg('batch:' || name order by name) from write_case where kind = 'save'),
+             (select array_agg(pg_temp.key('batch:' || name) order by name) from write_case where kind = 'save'),
              (select jsonb_agg(data order by name) from write_case where kind = 'save'),
              (select array_agg(now() + expiry order by name) from write_case where kind = 'save'),
-             600) r;
+             600) r
+      join write_case w on pg_temp.key('batch:' || w.name) = r.sid;
   insert into write_outcome
-    select 'batch', split_part(r.sid, ':', 2), 'touched'
+    select 'batch', w.name, 'touched'
       from public.session_touch(
-             (select array_agg('batch:' || name order by name) from write_case where kind = 'touch'),
+             (select array_agg(pg_temp.key('batch:' || name) order by name) from write_case where kind = 'touch'),
              (select array_agg(now() + expiry order by name) from write_case where kind = 'touch'),
-             60, 600) r;
+             60, 600) r
+      join write_case w on pg_temp.key('batch:' || w.name) = r.sid;
 
   insert into write_outcome
-    select 'write', split_part(r.sid, ':', 2), r.outcome
+    select 'write', w.name, r.outcome
       from public.session_write(
-             (select array_agg('write:' || name order by name) from write_case where kind = 'save'),
+             (select array_agg(pg_temp.key('write:' || name) order by name) from write_case where kind = 'save'),
              (select jsonb_agg(data order by name) from write_case where kind = 'save'),
              (select array_agg(now() + expiry order by name) from write_case where kind = 'save'),
-             (select array_agg('write:' || name order by name desc) from write_case where kind = 'touch'),
+             (select array_agg(pg_temp.key('write:' || name) order by name desc) from write_case where kind = 'touch'),
              (select array_agg(now() + expiry order by name desc) from write_case where kind = 'touch'),
-             60, 600) r;
+             60, 600) r
+      join write_case w on pg_temp.key('write:' || w.name) = r.sid;
 end;
 $$;
 
@@ -90,7 +98,7 @@ create temp view write_result as
     from write_case c
    cross join (values ('one'), ('batch'), ('write')) f(form)
     left join write_outcome o on o.form = f.form and o.name = c.name
-    left join public.sessions s on s.sid = f.form || ':' || c.name;
+    left join public.sessions s on s.sid = pg_temp.key(f.form || ':' || c.name);
 
 select results_eq($$ select name, outcome, state from write_result where form = 'batch' order by name $$,
                   $$ select name, outcome, state from write_result where form = 'one' order by name $$,
@@ -121,20 +129,20 @@ select is((select state from write_result where form = 'write' and name = 'touch
   'a touch never creates a session');
 
 -- session_write's own arguments.
-select throws_ok($$ select * from public.session_write(array['w-both'], '[{}]', array[now() + interval '1 hour'],
-                                                       array['w-both'], array[now() + interval '1 hour']) $$,
+select throws_ok($$ select * from public.session_write(array[pg_temp.key('w-both')], '[{}]', array[now() + interval '1 hour'],
+                                                       array[pg_temp.key('w-both')], array[now() + interval '1 hour']) $$,
   '22023', 'a session id is either saved or touched in one call, not both', 'a sid both saved and touched is refused');
 select throws_ok($$ select * from public.session_write(
-                      (select array_agg('w-' || g) from generate_series(1, 600) g),
+                      (select array_agg(pg_temp.key('w-' || g)) from generate_series(1, 600) g),
                       (select jsonb_agg('{}'::jsonb) from generate_series(1, 600) g),
                       (select array_agg(now() + interval '1 hour') from generate_series(1, 600) g),
-                      (select array_agg('w-t' || g) from generate_series(1, 401) g),
+                      (select array_agg(pg_temp.key('w-t' || g)) from generate_series(1, 401) g),
                       (select array_agg(now() + interval '1 hour') from generate_series(1, 401) g)) $$,
   '22023', 'at most 1000 session ids per call, got 1001', 'at most 1000 sessions per call, both kinds counted');
 select is_empty($$ select * from public.session_write('{}', '[]', '{}', '{}', '{}') $$, 'an empty call writes nothing');
-select results_eq($$ select sid, outcome from public.session_write(array['w-only-save'], '[{"v": 1}]', array[now() + interval '1 hour'],
+select results_eq($$ select sid, outcome from public.session_write(array[pg_temp.key('w-only-save')], '[{"v": 1}]', array[now() + interval '1 hour'],
                                                                    null, null) $$,
-  $$ values ('w-only-save', 'stored') $$, 'null touch lists: saves only');
+  $$ values (pg_temp.key('w-only-save'), 'stored') $$, 'null touch lists: saves only');
 
 select * from finish();
 rollback;

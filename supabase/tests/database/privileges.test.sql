@@ -1,10 +1,15 @@
 -- Sessions are bearer credentials: anon and authenticated reach nothing session
 -- related by any path; service_role can do what the store and the cleanup need.
+-- Stored sids are keys (hex SHA-256 of a cookie's id): pg_temp.key('priv-live') is the key of
+-- the session named priv-live.
 begin;
 select plan(71);
 
+create function pg_temp.key(p_name text) returns text language sql immutable
+  as $$ select pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_name, 'UTF8')), 'hex') $$;
+
 insert into public.sessions (sid, data, expires_at)
-values ('priv-live', '{"cookie": {}, "passport": {"user": "u1"}}', now() + interval '1 hour');
+values (pg_temp.key('priv-live'), '{"cookie": {}, "passport": {"user": "u1"}}', now() + interval '1 hour');
 
 -- The functions this package installs, and only those: a project's own functions in public
 -- are its own business, and these tests run in users' projects (supabase test db).
@@ -47,23 +52,23 @@ select ok(not has_function_privilege('service_role', 'public.sessions_set_update
 create temporary table probes (label text, sql text) on commit drop;
 insert into probes values
   ('select the table', $$select * from public.sessions$$),
-  ('insert into the table', $$insert into public.sessions (sid, data, expires_at) values ('x-insert', '{}', now() + interval '1 hour')$$),
+  ('insert into the table', $$insert into public.sessions (sid, data, expires_at) values (pg_temp.key('x-insert'), '{}', now() + interval '1 hour')$$),
   ('update the table', $$update public.sessions set data = '{}'$$),
   ('delete from the table', $$delete from public.sessions$$),
   ('execute cleanup_expired_sessions', $$select public.cleanup_expired_sessions()$$),
   ('execute count_expired_sessions', $$select public.count_expired_sessions()$$),
-  ('execute session_get', $$select * from public.session_get(array['priv-live'])$$),
-  ('execute session_touch', $$select * from public.session_touch(array['priv-live'], array[now() + interval '2 hours'])$$),
-  ('execute session_destroy', $$select public.session_destroy('priv-live')$$),
+  ('execute session_get', $$select * from public.session_get(array[pg_temp.key('priv-live')])$$),
+  ('execute session_touch', $$select * from public.session_touch(array[pg_temp.key('priv-live')], array[now() + interval '2 hours'])$$),
+  ('execute session_destroy', $$select public.session_destroy(pg_temp.key('priv-live'))$$),
   ('execute session_destroy_user', $$select public.session_destroy_user('u1')$$),
   ('execute session_count', $$select public.session_count()$$),
-  ('execute session_handle', $$select public.session_handle('priv-live')$$),
+  ('execute session_handle', $$select public.session_handle(pg_temp.key('priv-live'))$$),
   ('execute session_list_user', $$select * from public.session_list_user('u1')$$),
   ('execute session_destroy_user_session', $$select public.session_destroy_user_session('u1', repeat('0', 64))$$),
-  ('execute session_get_one', $$select * from public.session_get_one('priv-live')$$),
-  ('execute session_touch_one', $$select public.session_touch_one('priv-live', now() + interval '2 hours')$$),
-  ('execute session_save_one', $$select public.session_save_one('x-one', '{}', now() + interval '1 hour')$$),
-  ('execute session_save', $$select * from public.session_save(array['x-many'], '[{}]', array[now() + interval '1 hour'])$$),
+  ('execute session_get_one', $$select * from public.session_get_one(pg_temp.key('priv-live'))$$),
+  ('execute session_touch_one', $$select public.session_touch_one(pg_temp.key('priv-live'), now() + interval '2 hours')$$),
+  ('execute session_save_one', $$select public.session_save_one(pg_temp.key('x-one'), '{}', now() + interval '1 hour')$$),
+  ('execute session_save', $$select * from public.session_save(array[pg_temp.key('x-many')], '[{}]', array[now() + interval '1 hour'])$$),
   ('select the live_sessions view', $$select * from public.live_sessions$$),
   ('execute session_all_page', $$select * from public.session_all_page()$$),
   ('execute session_ids_page', $$select * from public.session_ids_page()$$),
@@ -83,10 +88,10 @@ set local role service_role;
 select lives_ok(sql, 'service_role can ' || label) from probes
  where label not in ('delete from the table', 'execute session_clear_batch', 'update the table')
  order by label;
-select is((select count(*)::int from public.sessions where sid = 'priv-live'), 1, 'service_role sees rows despite RLS (bypassrls)');
-select lives_ok($$update public.sessions set data = '{"a": 1}' where sid = 'x'$$, 'service_role can update the table');
+select is((select count(*)::int from public.sessions where sid = pg_temp.key('priv-live')), 1, 'service_role sees rows despite RLS (bypassrls)');
+select lives_ok($$update public.sessions set data = '{"a": 1}' where sid = pg_temp.key('x')$$, 'service_role can update the table');
 select lives_ok($$select * from public.session_clear_batch()$$, 'service_role can execute session_clear_batch');
-select lives_ok($$delete from public.sessions where sid = 'x'$$, 'service_role can delete from the table');
+select lives_ok($$delete from public.sessions where sid = pg_temp.key('x')$$, 'service_role can delete from the table');
 reset role;
 
 select * from finish();

@@ -1,8 +1,13 @@
 -- The cleanup schedule: both pg_cron jobs, the dispatch's two branches, and the
 -- privileges of the functions it added. Everything happens in one transaction
 -- that is rolled back, stand-ins for pg_net and Vault included.
+-- Stored sids are keys (hex SHA-256 of a cookie's id): pg_temp.key('live-1') is the key of the
+-- session named live-1; sid order is the keys' order.
 begin;
 select plan(29);
+
+create function pg_temp.key(p_name text) returns text language sql immutable
+  as $$ select pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_name, 'UTF8')), 'hex') $$;
 
 -- The jobs ------------------------------------------------------------------
 
@@ -46,13 +51,13 @@ select results_eq(
 
 delete from public.sessions;
 insert into public.sessions (sid, data, expires_at)
-select 'expired-' || n, '{"n": 1}', now() - interval '1 minute' * n from generate_series(1, 5) n;
+select pg_temp.key('expired-' || n), '{"n": 1}', now() - interval '1 minute' * n from generate_series(1, 5) n;
 insert into public.sessions (sid, data, expires_at)
-values ('live-1', '{"n": 1}', now() + interval '1 hour'),
-       ('live-2', '{"n": 2}', now() + interval '1 day');
+values (pg_temp.key('live-1'), '{"n": 1}', now() + interval '1 hour'),
+       (pg_temp.key('live-2'), '{"n": 2}', now() + interval '1 day');
 -- Destroyed an hour ago: a tombstone, kept for a day against late writes.
 insert into public.sessions (sid, data, expires_at, destroyed_at)
-values ('tombstone', '{}', now() - interval '1 hour', now() - interval '1 hour');
+values (pg_temp.key('tombstone'), '{}', now() - interval '1 hour', now() - interval '1 hour');
 
 -- The count behind the Edge Function's dry run --------------------------------
 
@@ -62,20 +67,20 @@ select is(public.count_expired_sessions(), 5::bigint, 'count_expired_sessions co
 
 select is((public.dispatch_session_cleanup(interval '1 hour', 2) ->> 'branch'), 'direct',
   'without pg_net the dispatch purges directly');
-select is((select count(*) from public.sessions where sid like 'expired-%'), 0::bigint,
+select is((select count(*) from public.sessions where sid in (select pg_temp.key('expired-' || n) from generate_series(1, 5) n)), 0::bigint,
   'it deleted every expired session');
 select results_eq($$select sid from public.sessions order by sid$$,
-  $$values ('live-1'::text), ('live-2'::text), ('tombstone'::text)$$,
+  $$select * from (values (pg_temp.key('live-1')), (pg_temp.key('live-2')), (pg_temp.key('tombstone'))) e order by 1$$,
   'live sessions and the young tombstone are left');
 
 insert into public.sessions (sid, data, expires_at)
-select 'expired-' || n, '{}', now() - interval '1 minute' from generate_series(1, 5) n;
+select pg_temp.key('expired-' || n), '{}', now() - interval '1 minute' from generate_series(1, 5) n;
 select is(public.dispatch_session_cleanup(interval '1 hour', 2),
   '{"branch": "direct", "reason": "pg_net is not installed", "deleted": 5, "batches": 3, "more": false}'::jsonb,
   'it works in batches until a short one and says what it did');
 
 insert into public.sessions (sid, data, expires_at)
-select 'expired-' || n, '{}', now() - interval '1 minute' from generate_series(1, 5) n;
+select pg_temp.key('expired-' || n), '{}', now() - interval '1 minute' from generate_series(1, 5) n;
 select is(public.dispatch_session_cleanup(interval '0', 2) - 'reason',
   '{"branch": "direct", "deleted": 2, "batches": 1, "more": true}'::jsonb,
   'a spent time budget stops it after one batch and says more remain');
@@ -117,7 +122,7 @@ select vault.create_secret('https://abcdefgh.supabase.co/', 'session_cleanup_pro
 select vault.create_secret('sb_secret_test-key-0123456789', 'session_cleanup_secret_key');
 
 insert into public.sessions (sid, data, expires_at)
-select 'expired-' || n, '{}', now() - interval '1 minute' from generate_series(1, 3) n;
+select pg_temp.key('expired-' || n), '{}', now() - interval '1 minute' from generate_series(1, 3) n;
 select is(public.dispatch_session_cleanup(),
   '{"branch": "http", "url": "https://abcdefgh.supabase.co/functions/v1/cleanup-sessions", "request_id": 42}'::jsonb,
   'with pg_net and both secrets the dispatch calls the Edge Function');
@@ -128,7 +133,7 @@ select is((select headers from pg_temp.http_calls),
   '{"Content-Type": "application/json", "apikey": "sb_secret_test-key-0123456789"}'::jsonb,
   'with the stored key in the apikey header and nothing else but the content type');
 select is((select timeout_milliseconds from pg_temp.http_calls), 60000, 'with an explicit 60 s timeout');
-select is((select count(*) from public.sessions where sid like 'expired-%'), 3::bigint,
+select is((select count(*) from public.sessions where sid in (select pg_temp.key('expired-' || n) from generate_series(1, 5) n)), 3::bigint,
   'the HTTP branch leaves the purge to the function');
 
 -- Privileges ---------------------------------------------------------------------
@@ -153,7 +158,7 @@ reset role;
 
 -- The dry run's count must agree with what cleanup deletes, old tombstones included.
 insert into public.sessions (sid, data, expires_at, destroyed_at)
-values ('old-tombstone', '{}', now() - interval '2 days', now() - interval '2 days');
+values (pg_temp.key('old-tombstone'), '{}', now() - interval '2 days', now() - interval '2 days');
 select results_eq(
   $$select public.count_expired_sessions()::integer, public.cleanup_expired_sessions(100000)$$,
   $$values (4, 4)$$,

@@ -1,6 +1,11 @@
--- The sessions table: shape, constraints, indexes, RLS and the updated_at trigger.
+-- The sessions table: shape, constraints, indexes, RLS and the updated_at trigger. A stored
+-- sid is a session's key, the hex SHA-256 of its cookie's session id, never the id itself;
+-- pg_temp.key derives one from a readable name as the store derives it from an id.
 begin;
-select plan(42);
+select plan(48);
+
+create function pg_temp.key(p_name text) returns text language sql immutable
+  as $$ select pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_name, 'UTF8')), 'hex') $$;
 
 select has_table('public', 'sessions', 'public.sessions exists');
 select columns_are('public', 'sessions',
@@ -30,18 +35,34 @@ select has_index('public', 'sessions', 'idx_sessions_expires_at', 'expires_at', 
 select has_index('public', 'sessions', 'idx_sessions_passport_user', 'idx_sessions_passport_user exists');
 
 -- Constraints reject what the store must never write.
+select ok(exists (select from pg_constraint where conrelid = 'public.sessions'::regclass and conname = 'sessions_sid_is_key'),
+  'the check sessions_sid_is_key exists');
+select ok(not exists (select from pg_constraint where conrelid = 'public.sessions'::regclass and conname = 'sessions_sid_length'),
+  'the check it replaced, sessions_sid_length, is gone');
+select lives_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, '{}', now() + interval '1 hour') $$,
+                       pg_temp.key('s-key')),
+  'a key of 64 lowercase hex digits is accepted');
+select throws_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, '{}', now()) $$,
+                        upper(pg_temp.key('s-upper'))),
+  '23514', null, 'a key in uppercase hex is rejected');
+select throws_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, '{}', now()) $$,
+                        left(pg_temp.key('s-short'), 63)),
+  '23514', null, 'a key of 63 hex digits is rejected');
+select throws_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, '{}', now()) $$,
+                        pg_temp.key('s-long') || '0'),
+  '23514', null, 'a key of 65 hex digits is rejected');
+select throws_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, '{}', now()) $$, repeat('g', 64)),
+  '23514', null, 'a string of 64 characters that are not hex digits is rejected');
+select throws_ok($$ insert into public.sessions (sid, data, expires_at) values ('Zx3vQ9_kL2mN8pR4tY6wA1bC5dE7fG0h', '{}', now()) $$,
+  '23514', null, 'a plain session id like express-session''s (32 base64url characters) is rejected: only its key is stored');
 select throws_ok($$ insert into public.sessions (sid, data, expires_at) values ('', '{}', now()) $$,
   '23514', null, 'an empty sid is rejected');
-select throws_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, '{}', now()) $$, repeat('x', 256)),
-  '23514', null, 'a sid over 255 characters is rejected');
-select throws_ok($$ insert into public.sessions (sid, data, expires_at) values ('s-array', '[]', now()) $$,
+select throws_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, '[]', now()) $$, pg_temp.key('s-array')),
   '23514', null, 'data that is not a JSON object is rejected');
-select throws_ok($$ insert into public.sessions (sid, data, expires_at) values ('s-null', null, now()) $$,
+select throws_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, null, now()) $$, pg_temp.key('s-null')),
   '23502', null, 'null data is rejected');
-select throws_ok($$ insert into public.sessions (sid, data) values ('s-noexp', '{}') $$,
+select throws_ok(format($$ insert into public.sessions (sid, data) values (%L, '{}') $$, pg_temp.key('s-noexp')),
   '23502', null, 'a missing expiry is rejected');
-select lives_ok(format($$ insert into public.sessions (sid, data, expires_at) values (%L, '{}', now() + interval '1 hour') $$, repeat('x', 255)),
-  'a 255-character sid is accepted');
 
 -- RLS is on, and nothing but the owner and service_role (bypassrls) sees rows.
 select ok((select relrowsecurity from pg_class where oid = 'public.sessions'::regclass), 'row level security is enabled');
@@ -52,13 +73,13 @@ select ok(not (select rolbypassrls from pg_roles where rolname = 'anon'), 'anon 
 
 -- updated_at follows updates; created_at never moves.
 insert into public.sessions (sid, data, expires_at, created_at, updated_at)
-values ('s-trigger', '{"n": 1}', now() + interval '1 hour', now() - interval '2 hours', now() - interval '2 hours');
-update public.sessions set data = '{"n": 2}' where sid = 's-trigger';
-select is((select updated_at from public.sessions where sid = 's-trigger'), now(), 'updated_at moves to now() on update');
-select is((select created_at from public.sessions where sid = 's-trigger'), now() - interval '2 hours',
+values (pg_temp.key('s-trigger'), '{"n": 1}', now() + interval '1 hour', now() - interval '2 hours', now() - interval '2 hours');
+update public.sessions set data = '{"n": 2}' where sid = pg_temp.key('s-trigger');
+select is((select updated_at from public.sessions where sid = pg_temp.key('s-trigger')), now(), 'updated_at moves to now() on update');
+select is((select created_at from public.sessions where sid = pg_temp.key('s-trigger')), now() - interval '2 hours',
   'created_at does not move on update');
-update public.sessions set updated_at = now() - interval '1 day', expires_at = now() + interval '2 hours' where sid = 's-trigger';
-select is((select updated_at from public.sessions where sid = 's-trigger'), now(),
+update public.sessions set updated_at = now() - interval '1 day', expires_at = now() + interval '2 hours' where sid = pg_temp.key('s-trigger');
+select is((select updated_at from public.sessions where sid = pg_temp.key('s-trigger')), now(),
   'updated_at cannot be set back by an update: the trigger wins');
 select has_trigger('public', 'sessions', 'sessions_set_updated_at', 'the updated_at trigger exists');
 select trigger_is('public', 'sessions', 'sessions_set_updated_at', 'public', 'sessions_set_updated_at',

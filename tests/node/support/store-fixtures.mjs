@@ -5,6 +5,7 @@ import { SupabaseSessionStore } from "../../../dist/esm/index.js";
 import { freePort } from "../../../scripts/stack.mjs";
 import { quietPool, supabaseClient } from "./backends.mjs";
 import { requireEnv } from "./env.mjs";
+import { keyOf } from "./keys.mjs";
 
 export const { DATABASE_URL, SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY, SUPABASE_ANON_KEY: ANON_KEY } =
   requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY");
@@ -32,11 +33,11 @@ export const sessionWith = (expires, extra = {}) => ({
   ...extra,
 });
 
-/** The stored row of `sid` (tombstones too), or undefined. */
+/** The stored row of session id `sid` (tombstones too), or undefined. */
 export async function row(sid) {
   const { rows } = await admin.query(
     "select data, expires_at, updated_at, destroyed_at, xmin::text as xmin from public.sessions where sid = $1",
-    [sid],
+    [keyOf(sid)],
   );
   return rows[0];
 }
