@@ -13,6 +13,7 @@ import { after, describe, test } from "node:test";
 import express from "express";
 import session from "express-session";
 import { SupabaseSessionStore } from "../../dist/esm/index.js";
+import { startGateway } from "../../scripts/gateway/index.mjs";
 import { dumpSessionsTable, statementLogDuring } from "./support/at-rest.mjs";
 import { quietPool, sessionFor, supabaseClient } from "./support/backends.mjs";
 import { requireEnv } from "./support/env.mjs";
@@ -29,8 +30,11 @@ after(async () => {
   await admin.end();
 });
 
-/** A store on `backend` whose every call is recorded as text, with a fresh connection (so it logs). */
-function recordedStore(backend) {
+/**
+ * A store on `backend` whose every call is recorded as text, on connections of its own, opened
+ * now (so they log): a pool, or for supabase-js a gateway of its own at `apiUrl`.
+ */
+function recordedStore(backend, apiUrl = env.SUPABASE_URL) {
   const wire = [];
   if (backend === "pg") {
     const pool = quietPool({ connectionString: env.DATABASE_URL, max: 2 });
@@ -43,7 +47,7 @@ function recordedStore(backend) {
     const store = new SupabaseSessionStore({ pool: recorded });
     return { store, wire, close: async () => (await store.close(), await pool.end()) };
   }
-  const client = supabaseClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, (input, init) => {
+  const client = supabaseClient(apiUrl, env.SUPABASE_SERVICE_ROLE_KEY, (input, init) => {
     wire.push(`${input} ${typeof init?.body === "string" ? init.body : ""}`);
     return fetch(input, init);
   });
@@ -75,13 +79,18 @@ async function sessionLife(store) {
 for (const backend of ["pg", "supabase-js"]) {
   describe(`${backend} backend`, () => {
     test("no call the store makes, and no statement Postgres logs, carries a session id", async () => {
-      const { store, wire, close } = recordedStore(backend);
       let ids;
+      let wire;
+      // The stack's gateway holds connections opened before the logging was switched on.
       const log = await statementLogDuring(async () => {
+        const gateway = backend === "supabase-js" && (await startGateway({ databaseUrl: env.DATABASE_URL }));
+        const recorded = recordedStore(backend, gateway?.url);
+        wire = recorded.wire;
         try {
-          ids = await sessionLife(store);
+          ids = await sessionLife(recorded.store);
         } finally {
-          await close();
+          await recorded.close();
+          if (gateway) await gateway.close();
         }
       });
       const sent = wire.join("\n");
