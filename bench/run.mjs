@@ -20,7 +20,17 @@ import { CLIENTS, CPS_TABLE_DDL } from "./lib/clients.mjs";
 import { closedLoop, median, sleep, summarize } from "./lib/measure.mjs";
 import { pgbench } from "./lib/pgbench.mjs";
 import { machine, render } from "./lib/report.mjs";
-import { LIVE_SID_BASE, makeSession, newSid, randomLiveSid, refreshed, sessionJson } from "./lib/session.mjs";
+import { sessionKey } from "../dist/esm/session-key.js";
+import {
+  keySql,
+  LIVE_SID_BASE,
+  liveSid,
+  makeSession,
+  newSid,
+  randomLiveSid,
+  refreshed,
+  sessionJson,
+} from "./lib/session.mjs";
 import { getLive, TOUCH_AFTER_SECONDS, WORKLOADS } from "./lib/workloads.mjs";
 
 const { values: flags } = parseArgs({
@@ -65,14 +75,20 @@ const GETTERS = 8;
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
 
-/** Each store's table holds the same LIVE sessions, with the same payload. */
+/**
+ * Each store's table holds the same LIVE sessions, with the same payload: this store's under
+ * their keys (keySql, the SHA-256 the store computes in Node), connect-pg-simple's under the
+ * ids themselves. A mismatch between the two key computations fails the run here.
+ */
 async function prepare(admin, payload) {
   await admin.query(CPS_TABLE_DDL);
   await admin.query('truncate public.sessions, public."session"');
   const values = [payload, LIVE_SID_BASE.toString(), LIVE];
   await admin.query(
     `insert into public.sessions (sid, data, expires_at)
-     select ($2::numeric + g)::text, $1::jsonb, now() + interval '1 day' from generate_series(1, $3::int) g`,
+     select ${
+      keySql("($2::numeric + g)::text")
+    }, $1::jsonb, now() + interval '1 day' from generate_series(1, $3::int) g`,
     values,
   );
   await admin.query(
@@ -80,13 +96,20 @@ async function prepare(admin, payload) {
      select ($2::numeric + g)::text, $1::json, now() + interval '1 day' from generate_series(1, $3::int) g`,
     values,
   );
+  const { rows: [row] } = await admin.query(`select ${keySql("$1::text")} as key`, [liveSid(1)]);
+  if (row.key !== sessionKey(liveSid(1))) throw new Error("the SQL key of a session id is not the store's");
 }
 
 /** Every row starts from the same state: only the live sessions, vacuumed, right after a checkpoint. */
 async function reset(admin, checkpoint) {
-  const fresh = `sid >= '${LIVE_SID_BASE + BigInt(LIVE) + 1n}'`;
-  await admin.query(`delete from public.sessions where ${fresh}`);
-  await admin.query(`delete from public."session" where ${fresh}`);
+  // This store's table: every row whose key is not one of the LIVE sessions' (the keys
+  // carry no order of the ids, so a range of ids is not a range of keys).
+  await admin.query(
+    `delete from public.sessions s
+      where not exists (select from generate_series(1, $2::int) g where s.sid = ${keySql("($1::numeric + g)::text")})`,
+    [LIVE_SID_BASE.toString(), LIVE],
+  );
+  await admin.query(`delete from public."session" where sid >= '${LIVE_SID_BASE + BigInt(LIVE) + 1n}'`);
   await admin.query('vacuum public.sessions, public."session"');
   await checkpoint();
   // This connection's own counts must be in the statistics before the row's snapshot.

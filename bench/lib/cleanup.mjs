@@ -4,24 +4,29 @@
 // idle and during each purge.
 import { performance } from "node:perf_hooks";
 import { backgroundLoop, closedLoop, summarize } from "./measure.mjs";
-import { LIVE_SID_BASE, randomLiveSid } from "./session.mjs";
+import { keySql, LIVE_SID_BASE, randomLiveSid } from "./session.mjs";
 import { getLive } from "./workloads.mjs";
 
 const BATCH = 10_000;
 
-/** Replaces every session with `live` live ones and `expired` expired ones (each its own Passport user). */
+/**
+ * Replaces every session with `live` live ones and `expired` expired ones (each its own
+ * Passport user), keyed as the store keys them: the live ones are the ids the getters read.
+ */
 async function load(admin, checkpoint, { live, expired, payload }) {
   await admin.query("truncate public.sessions");
   await admin.query(
     `insert into public.sessions (sid, data, expires_at)
-     select 'e' || g, jsonb_set($1::jsonb, '{passport,user}', to_jsonb('u' || g)),
+     select ${keySql("'e' || g")}, jsonb_set($1::jsonb, '{passport,user}', to_jsonb('u' || g)),
             now() - interval '1 hour' - g * interval '1 millisecond'
        from generate_series(1, $2::int) g`,
     [payload, expired],
   );
   await admin.query(
     `insert into public.sessions (sid, data, expires_at)
-     select ($3::numeric + g)::text, jsonb_set($1::jsonb, '{passport,user}', to_jsonb('l' || g)), now() + interval '1 day'
+     select ${
+      keySql("($3::numeric + g)::text")
+    }, jsonb_set($1::jsonb, '{passport,user}', to_jsonb('l' || g)), now() + interval '1 day'
        from generate_series(1, $2::int) g`,
     [payload, live, LIVE_SID_BASE.toString()],
   );

@@ -5,6 +5,7 @@
 // timeout is what is reported.
 import { performance } from "node:perf_hooks";
 import { SupabaseSessionStore } from "../../dist/esm/index.js";
+import { keySql } from "./session.mjs";
 
 export const API_TIMEOUT_MS = 8_000;
 
@@ -27,12 +28,12 @@ async function timedClient(api, calls) {
   });
 }
 
-/** `sessions` rows: 90% live, 10% expired, spread over `users` Passport users. */
+/** `sessions` rows: 90% live, 10% expired, spread over `users` Passport users, keyed as the store keys them. */
 async function load(admin, sessions, users) {
   await admin.query("truncate public.sessions");
   await admin.query(
     `insert into public.sessions (sid, data, expires_at)
-     select 'scale-' || lpad(g::text, 8, '0'),
+     select ${keySql("'scale-' || lpad(g::text, 8, '0')")},
             jsonb_build_object('cookie', jsonb_build_object('originalMaxAge', 86400000, 'httpOnly', true, 'path', '/'),
                                'passport', jsonb_build_object('user', 'u' || (g % $2)), 'cart', jsonb_build_array(g, g + 1)),
             case when g % 10 = 0 then now() - interval '1 hour' else now() + interval '1 day' end
@@ -73,12 +74,13 @@ export async function limitsAtScale({ admin, api, sessions = 1_000_000 }) {
     rows.push({ name, ...r });
   };
   const liveBefore = sessions - sessions / 10;
-  const middle = `scale-${String(sessions / 2).padStart(8, "0")}`;
+  // Keys are uniformly spread hex: the middle of the key space is the middle of the listing.
+  const middle = "8".padEnd(64, "0");
   try {
     await measure("length()", () => store.length(), (r) => r.value === liveBefore);
     await measure(
       "destroyUserSessions() of a user with ~10 sessions",
-      () => store.destroyUserSessions("u4242"),
+      () => store.destroyUserSessions(`u${4242 % users}`),
       (r) => r.value === 9 || r.value === 10,
     );
     await measure(

@@ -1,7 +1,9 @@
 // The session every benchmark row stores: one express-session-shaped object of about
 // 1.1 KB of JSON (cookie, Passport user, CSRF secret, flash, a few app fields), and
 // session ids that pgbench can produce too (decimal strings of 64-bit integers), so
-// Node clients and pgbench scripts address the very same rows.
+// Node clients and pgbench scripts address the very same rows. This store's table holds
+// each session under its key, the hex SHA-256 of its id (keySql below); connect-pg-simple's
+// holds the id itself, which is its format.
 
 /** Cookie lifetime (express-session `cookie.maxAge`): one day. */
 export const MAX_AGE_MS = 86_400_000;
@@ -10,6 +12,17 @@ export const LIVE_SID_BASE = 1_000_000_000_000_000_000n;
 /** New sessions (the `set` workload) draw from a separate, sparse range. */
 export const NEW_SID_BASE = 2_000_000_000_000_000_000n;
 export const NEW_SID_SPAN = 1_000_000_000_000_000;
+
+/**
+ * The SQL of the key this store keeps a session under, for a text expression holding its id:
+ * hex SHA-256 of the id's UTF-8, what the store computes in Node (sessionKey) before every
+ * call and public.session_handle defines in SQL. Spelled out rather than a call of
+ * session_handle: a function with its own search_path is never inlined, and pgbench, which
+ * computes the key in its statements, would pay a function call the store does not.
+ */
+export function keySql(expr) {
+  return `encode(sha256(convert_to(${expr}, 'UTF8')), 'hex')`;
+}
 
 export function liveSid(i) {
   return (LIVE_SID_BASE + BigInt(i)).toString();
