@@ -5,6 +5,8 @@ import { sidOf } from "./backend.js";
 import { type Batcher, Traffic } from "./batcher.js";
 import { type Callback, withCallback } from "./callbacks.js";
 import { ConnectionHealth } from "./connection-health.js";
+import { CorruptSessionError } from "./errors.js";
+import { OldTable } from "./old-table.js";
 import { openBackend } from "./open-backend.js";
 import { CLEAR_BATCH_SIZE, clearInBatches, LIST_PAGE_SIZE, listingPages, userSessionPages } from "./paging.js";
 import { readQueue, type SessionRow, writeQueue } from "./queues.js";
@@ -32,6 +34,7 @@ export class SupabaseSessionStore extends session.Store {
   readonly #touchPolicy: TouchPolicy;
   readonly #health: ConnectionHealth;
   readonly #onError: ((err: Error) => void) | undefined;
+  readonly #oldTable: OldTable | undefined;
   #closed = false;
 
   constructor(options: SupabaseSessionStoreOptions) {
@@ -44,6 +47,9 @@ export class SupabaseSessionStore extends session.Store {
     this.relaxedDurability = settings.relaxedDurability;
     this.#onError = settings.onError;
     this.#touchPolicy = new TouchPolicy(this.touchAfter);
+    const old = settings.connectPgSimple;
+    this.#oldTable = old &&
+      new OldTable(old, old.pool, { maxDataBytes: this.maxDataBytes, ttl: this.ttl, schema: settings.schema });
     this.#health = new ConnectionHealth({
       emit: (event) => this.emit(event),
       probe: () => this.#call("rows", "session_get_one", { p_sid: "-" }),
@@ -66,7 +72,7 @@ export class SupabaseSessionStore extends session.Store {
       const row = await this.#gets.add(key, undefined);
       if (!row) {
         this.#touchPolicy.forget(key);
-        return null;
+        return this.#oldTable ? await this.#fromOldTable(sid, key, this.#oldTable) : null;
       }
       const data = this.#parse(key, row.data);
       if (data) this.#touchPolicy.remember(key, { expiresMs: toEpochMs(row.expires_at) });
@@ -83,9 +89,11 @@ export class SupabaseSessionStore extends session.Store {
     return withCallback(callback, async () => {
       const key = keyOf(sid);
       const { json, bytes } = serializeSession(sess, this.maxDataBytes);
-      const outcome = await this.#writes.add(key, { kind: "save", json, bytes, expiry: cookieExpiry(sess) });
+      const expiry = cookieExpiry(sess);
+      const outcome = await this.#writes.add(key, { kind: "save", json, bytes, expiry });
       // No session id in the event: listeners tend to log what they get.
       if (outcome === "destroyed") this.emit("destroyedSave");
+      if (outcome === "stored") await this.#oldTable?.saved(sid, key, json, expiry);
     });
   }
 
@@ -100,8 +108,20 @@ export class SupabaseSessionStore extends session.Store {
       const key = keyOf(sid);
       const expiry = cookieExpiry(sess);
       if (this.disableTouch || this.#touchPolicy.recentlyWritten(key, expiry)) return;
-      await this.#writes.add(key, { kind: "touch", expiry });
+      const outcome = await this.#writes.add(key, { kind: "touch", expiry });
+      if (outcome === "touched") await this.#oldTable?.touched(sid, expiry);
     });
+  }
+
+  /** A miss looked up in connect-pg-simple's table during a switch (src/old-table.ts); a corrupt row is reported. */
+  async #fromOldTable(sid: string, key: string, old: OldTable): Promise<SessionData | null> {
+    try {
+      return await old.find(sid, (write) => this.#writes.add(key, write));
+    } catch (err) {
+      if (!(err instanceof CorruptSessionError)) throw err;
+      this.#report(err);
+      return null;
+    }
   }
 
   /** One call for a batch of gets: for one session (the common case at low load), the scalar-parameter function. */
@@ -134,6 +154,7 @@ export class SupabaseSessionStore extends session.Store {
       const key = keyOf(sid);
       this.#touchPolicy.forget(key);
       await this.#call("scalar", "session_destroy", { p_sid: key });
+      await this.#oldTable?.destroyed(sid);
     });
   }
 
