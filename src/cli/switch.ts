@@ -32,7 +32,7 @@ The steps, in this order:
                destroyed; idempotent: run it again to resume, or with --dry-run to count
   3.           deploy the release with this store and its connectPgSimple option (a miss is
                looked up in the old table); old and new instances may overlap
-  4. import --dry-run   once no old instance runs: "0 to import" means the old table is drained
+  4. import --dry-run   once no old instance runs: "to import 0" means the old table is drained
   5. unguard   drops the trigger; then remove the connectPgSimple option, deploy, and drop
                the old table yourself (it holds session ids in plain text)
 

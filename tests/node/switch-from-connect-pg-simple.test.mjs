@@ -281,6 +281,12 @@ test("the import converts expire from the old app's TimeZone, skips expired and 
   await store.set(ids[0], { cookie: cookie(MAX_AGE_MS), user: "newer here" });
   await store.destroy(ids[1]);
 
+  const help = await cli(["--help"]);
+  assert.match(
+    help.stdout,
+    /1\. +guard[\s\S]*2\. +import[\s\S]*3\. +deploy[\s\S]*5\. +unguard/,
+    "--help says the order of the steps",
+  );
   const args = ["import", "--schema", TZ_SCHEMA, "--table", "tz_session"];
   const unguarded = await cli(args);
   assert.equal(unguarded.code, 2, "no guard, no import while old instances may run");
