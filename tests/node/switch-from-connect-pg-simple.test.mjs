@@ -328,4 +328,21 @@ test("the import converts expire from the old app's TimeZone, skips expired and 
     [ids[0]],
   );
   assert.equal(rows[0].drift, 0, "expires_at is the instant connect-pg-simple meant");
+
+  // The read-through: a session written there after the import is found and kept here; one
+  // destroyed here (its old row still there, as after "log out everywhere") stays destroyed;
+  // a corrupt one is reported and is no session.
+  const reported = [];
+  const overlap = newStore({
+    connectPgSimple: { schemaName: TZ_SCHEMA, tableName: "tz_session" },
+    onError: (err) => reported.push(err),
+  });
+  const late = "tz-import-written-after-the-import-0";
+  await put(late, { cookie: cookie(MAX_AGE_MS), user: "late" });
+  assert.equal((await overlap.get(late)).user, "late");
+  assert.equal((await store.get(late)).user, "late", "saved here by the read-through");
+  assert.equal(await overlap.get(ids[1]), null, "a session destroyed here does not come back from the old table");
+  assert.equal(await overlap.get("tz-import-corrupt-array-session-id0"), null);
+  assert.deepEqual(reported.map((err) => err.name), ["CorruptSessionError"]);
+  assert.ok(!reported[0].message.includes("tz-import"));
 });
