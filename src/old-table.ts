@@ -34,6 +34,7 @@ export class OldTable {
   readonly #save: string;
   readonly #touch: string;
   readonly #destroy: string;
+  readonly #destroyUser: string;
 
   constructor(
     options: OldTableOptions,
@@ -64,6 +65,8 @@ export class OldTable {
     }
                     where sid = $1`;
     this.#destroy = `delete from ${table} where sid = $1`;
+    // No index there for this: a scan of the old table, during the overlap only.
+    this.#destroyUser = `delete from ${table} where (sess #>> '{passport,user}') = $1`;
   }
 
   /**
@@ -97,5 +100,10 @@ export class OldTable {
   /** After a destroy here: the old row goes too, so that no old instance still serves the session. */
   async destroyed(sid: string): Promise<void> {
     await this.#pool.query(this.#destroy, [sid]);
+  }
+
+  /** After "log out everywhere" here: the user's old rows go too. */
+  async userDestroyed(user: string): Promise<void> {
+    await this.#pool.query(this.#destroyUser, [user]);
   }
 }

@@ -161,7 +161,10 @@ export class SupabaseSessionStore extends session.Store {
   /** Destroys every session of a Passport user (`data.passport.user`); resolves with how many live ones ended. */
   destroyUserSessions(userId: string | number, callback?: Callback<number>): Promise<number> {
     return withCallback(callback, async () => {
-      return Number(await this.#call("scalar", "session_destroy_user", { p_user: userIdText(userId) }));
+      const user = userIdText(userId);
+      const ended = Number(await this.#call("scalar", "session_destroy_user", { p_user: user }));
+      await this.#oldTable?.userDestroyed(user);
+      return ended;
     });
   }
 

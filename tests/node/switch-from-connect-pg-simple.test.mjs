@@ -345,4 +345,15 @@ test("the import converts expire from the old app's TimeZone, skips expired and 
   assert.equal(await overlap.get("tz-import-corrupt-array-session-id0"), null);
   assert.deepEqual(reported.map((err) => err.name), ["CorruptSessionError"]);
   assert.ok(!reported[0].message.includes("tz-import"));
+
+  // "Log out everywhere" here ends the user's sessions there too, for the old instances.
+  const everywhere = ["tz-import-everywhere-session-id-0000", "tz-import-everywhere-session-id-0001"];
+  for (const sid of everywhere) await put(sid, { cookie: cookie(MAX_AGE_MS), passport: { user: "u-everywhere" } });
+  assert.ok(await overlap.get(everywhere[0]));
+  assert.equal(await overlap.destroyUserSessions("u-everywhere"), 1, "the one session held here ended");
+  const left = await admin.query(`select count(*)::int as n from ${TZ_SCHEMA}.tz_session where sid = any($1)`, [
+    everywhere,
+  ]);
+  assert.equal(left.rows[0].n, 0, "no old instance can serve them any more");
+  for (const sid of everywhere) assert.equal(await overlap.get(sid), null);
 });
