@@ -35,6 +35,7 @@ export class OldTable {
   readonly #touch: string;
   readonly #destroy: string;
   readonly #destroyUser: string;
+  readonly #destroyKey: string;
 
   constructor(
     options: OldTableOptions,
@@ -67,6 +68,8 @@ export class OldTable {
     this.#destroy = `delete from ${table} where sid = $1`;
     // No index there for this: a scan of the old table, during the overlap only.
     this.#destroyUser = `delete from ${table} where (sess #>> '{passport,user}') = $1`;
+    this.#destroyKey = `delete from ${table}
+                         where pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(sid, 'UTF8')), 'hex') = $1`;
   }
 
   /**
@@ -100,6 +103,11 @@ export class OldTable {
   /** After a destroy here: the old row goes too, so that no old instance still serves the session. */
   async destroyed(sid: string): Promise<void> {
     await this.#pool.query(this.#destroy, [sid]);
+  }
+
+  /** After a session ended here by its key (the account page's handle): its old row goes too. */
+  async keyDestroyed(key: string): Promise<void> {
+    await this.#pool.query(this.#destroyKey, [key]);
   }
 
   /** After "log out everywhere" here: the user's old rows go too. */

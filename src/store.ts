@@ -209,7 +209,10 @@ export class SupabaseSessionStore extends session.Store {
     return withCallback(callback, async () => {
       const user = userIdText(userId);
       const handle = handleText(id);
-      return (await this.#call("scalar", "session_destroy_user_session", { p_user: user, p_handle: handle })) === true;
+      const ended =
+        (await this.#call("scalar", "session_destroy_user_session", { p_user: user, p_handle: handle })) === true;
+      if (ended) await this.#oldTable?.keyDestroyed(handle);
+      return ended;
     });
   }
 

@@ -308,7 +308,7 @@ test("the import converts expire from the old app's TimeZone, skips expired and 
   assert.match(run.stdout, /expired\s+1 /);
   assert.match(run.stdout, /corrupt\s+2 /);
   assert.equal(
-    (run.stderr.match(/skipped a corrupt session row \(handle [0-9a-f]{16}…\)/g) ?? []).length,
+    (run.stderr.match(/skipped a corrupt session row \(sid sha256 [0-9a-f]{16}…\)/g) ?? []).length,
     2,
     run.stderr,
   );
@@ -356,4 +356,12 @@ test("the import converts expire from the old app's TimeZone, skips expired and 
   ]);
   assert.equal(left.rows[0].n, 0, "no old instance can serve them any more");
   for (const sid of everywhere) assert.equal(await overlap.get(sid), null);
+
+  // Ending one session from the account page (by its handle, the key) ends it there too.
+  const single = "tz-import-account-page-session-id-0";
+  await put(single, { cookie: cookie(MAX_AGE_MS), passport: { user: "u-single" } });
+  assert.ok(await overlap.get(single));
+  assert.equal(await overlap.destroyUserSession("u-single", keyOf(single)), true);
+  const gone = await admin.query(`select count(*)::int as n from ${TZ_SCHEMA}.tz_session where sid = $1`, [single]);
+  assert.equal(gone.rows[0].n, 0, "its old row is gone");
 });
