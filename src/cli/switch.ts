@@ -7,7 +7,7 @@
 //            overwrites a session this store holds nor revives one it destroyed
 //   unguard  drops the trigger, once no old instance runs
 //
-// No session id is printed: a corrupt row is named by a prefix of its handle.
+// No session id is printed: a corrupt row is named by a prefix of its key (the id's SHA-256).
 import {
   DEFAULT_LEGACY_TABLE,
   importedSession,
@@ -311,10 +311,12 @@ async function importSessions(client: Client, options: Options, io: CliIo): Prom
   const write = options.dryRun
     ? `select count(*) as n from pg_catalog.unnest($1::text[]) as k(sid)
         where not exists (select 1 from ${store} s where s.sid = k.sid)`
+    // The data as one JSON array rather than a text[]: Postgres parses it twice as fast.
     : `insert into ${store} (sid, data, expires_at)
-       select k.sid, k.data::jsonb, k.expires_at
-         from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]),
-                         pg_catalog.unnest($3::timestamptz[])) as k(sid, data, expires_at)
+       select k.sid, d.value, k.expires_at
+         from rows from (pg_catalog.unnest($1::text[]), pg_catalog.unnest($3::timestamptz[]))
+              with ordinality as k(sid, expires_at, n)
+         join pg_catalog.jsonb_array_elements($2::jsonb) with ordinality as d(value, n) using (n)
        on conflict (sid) do nothing`;
   const counts: Counts = { read: 0, imported: 0, held: 0, expired: 0, corrupt: 0 };
   const started = performance.now();
@@ -353,7 +355,7 @@ async function importSessions(client: Client, options: Options, io: CliIo): Prom
       }
     }
     if (keys.length) {
-      const result = await client.query(write, options.dryRun ? [keys] : [keys, data, expiries]);
+      const result = await client.query(write, options.dryRun ? [keys] : [keys, `[${data.join(",")}]`, expiries]);
       const written = options.dryRun ? Number(result.rows[0]?.n ?? 0) : (result.rowCount ?? 0);
       counts.imported += written;
       counts.held += keys.length - written;
@@ -388,7 +390,7 @@ function summary(counts: Counts, total: number, ms: number, options: Options, ol
     `  ${verb.padEnd(12)} ${counts.imported}`,
     `  ${"already here".padEnd(12)} ${counts.held} (kept: this store's copy is as new or newer, or destroyed here)`,
     `  ${"expired".padEnd(12)} ${counts.expired} (skipped)`,
-    `  ${"corrupt".padEnd(12)} ${counts.corrupt} (skipped; each named above by its handle)`,
+    `  ${"corrupt".padEnd(12)} ${counts.corrupt} (skipped; each named above by a prefix of its key)`,
   ];
   if (options.dryRun && counts.imported === 0) lines.push(`${old} is drained: nothing in it is missing here.`);
   return `${lines.join("\n")}\n`;
