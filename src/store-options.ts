@@ -1,6 +1,7 @@
 // The store's options, checked up front: an unknown, missing or bad option is an error
 // that names it, at construction, never a surprise on the first request.
 import type { Queryable } from "./pg-backend.js";
+import type { OldTableOptions } from "./old-table.js";
 import type { RpcClient } from "./rpc-backend.js";
 
 /** Default `ttl`: one day, in seconds. */
@@ -48,6 +49,14 @@ export type SupabaseSessionStoreOptions = Backends & {
    * set false behind Supavisor in transaction mode or PgBouncer.
    */
   preparedStatements?: boolean;
+  /**
+   * While switching from connect-pg-simple (docs/switching.md): a session this store does not
+   * hold is looked up in that store's table (`tableName`, default "session"; `schemaName`) and
+   * saved here, and each save, touch and destroy is written back there for the old instances
+   * still running. Uses the store's `pool`, or `connectPgSimple.pool` (needed with `client` or
+   * `connectionString`). Remove it once no old instance runs and the old table is drained.
+   */
+  connectPgSimple?: OldTableOptions;
 };
 
 // Every option name, so that a misspelt or foreign one (connect-pg-simple's `tableName`)
@@ -66,6 +75,7 @@ export const KNOWN_OPTIONS = Object.keys(
     maxDataBytes: 0,
     relaxedDurability: 0,
     preparedStatements: 0,
+    connectPgSimple: 0,
   } satisfies Record<keyof SupabaseSessionStoreOptions, 0>,
 );
 
@@ -86,6 +96,8 @@ export interface StoreSettings {
   schema: string;
   preparedStatements: boolean;
   backend: BackendChoice;
+  /** The old table's options with the pool that reaches it, or undefined. */
+  connectPgSimple: (OldTableOptions & { pool: Queryable }) | undefined;
 }
 
 /** Checks the options (throwing a TypeError or RangeError that names the bad one) and applies the defaults. */
@@ -127,7 +139,26 @@ export function parseStoreOptions(options: SupabaseSessionStoreOptions): StoreSe
     schema,
     preparedStatements: options.preparedStatements ?? true,
     backend: backendChoice(options),
+    connectPgSimple: readThroughChoice(options),
   };
+}
+
+function readThroughChoice(options: SupabaseSessionStoreOptions): StoreSettings["connectPgSimple"] {
+  const given = options.connectPgSimple;
+  if (given === undefined) return undefined;
+  if (!given || typeof given !== "object") throw new TypeError("connectPgSimple must be an object");
+  for (const name of ["schemaName", "tableName", "timeZone"] as const) {
+    const value = given[name];
+    if (value !== undefined && (typeof value !== "string" || value.length === 0)) {
+      throw new TypeError(`connectPgSimple.${name} must be a non-empty string`);
+    }
+  }
+  const pool = given.pool ?? options.pool;
+  if (!pool) {
+    throw new TypeError("connectPgSimple needs a pool to reach the old table: pass connectPgSimple.pool (a pg.Pool)");
+  }
+  if (typeof pool.query !== "function") throw new TypeError("connectPgSimple.pool must have a query() method");
+  return { ...given, pool };
 }
 
 function backendChoice(options: SupabaseSessionStoreOptions): BackendChoice {

@@ -5,6 +5,7 @@ import { sidOf } from "./backend.js";
 import { type Batcher, Traffic } from "./batcher.js";
 import { type Callback, withCallback } from "./callbacks.js";
 import { ConnectionHealth } from "./connection-health.js";
+import { OldTable } from "./old-table.js";
 import { openBackend } from "./open-backend.js";
 import { CLEAR_BATCH_SIZE, clearInBatches, LIST_PAGE_SIZE, listingPages, userSessionPages } from "./paging.js";
 import { readQueue, type SessionRow, writeQueue } from "./queues.js";
@@ -32,6 +33,7 @@ export class SupabaseSessionStore extends session.Store {
   readonly #touchPolicy: TouchPolicy;
   readonly #health: ConnectionHealth;
   readonly #onError: ((err: Error) => void) | undefined;
+  readonly #oldTable: OldTable | undefined;
   #closed = false;
 
   constructor(options: SupabaseSessionStoreOptions) {
@@ -44,6 +46,7 @@ export class SupabaseSessionStore extends session.Store {
     this.relaxedDurability = settings.relaxedDurability;
     this.#onError = settings.onError;
     this.#touchPolicy = new TouchPolicy(this.touchAfter);
+    this.#oldTable = settings.connectPgSimple && new OldTable(settings.connectPgSimple, settings);
     this.#health = new ConnectionHealth({
       emit: (event) => this.emit(event),
       probe: () => this.#call("rows", "session_get_one", { p_sid: "-" }),
@@ -66,7 +69,9 @@ export class SupabaseSessionStore extends session.Store {
       const row = await this.#gets.add(key, undefined);
       if (!row) {
         this.#touchPolicy.forget(key);
-        return null;
+        // During a switch from connect-pg-simple: the old table's session, if any (src/old-table.ts).
+        const write = (w: PendingWrite) => this.#writes.add(key, w);
+        return (await this.#oldTable?.find(sid, write, (err) => this.#report(err))) ?? null;
       }
       const data = this.#parse(key, row.data);
       if (data) this.#touchPolicy.remember(key, { expiresMs: toEpochMs(row.expires_at) });
@@ -83,9 +88,11 @@ export class SupabaseSessionStore extends session.Store {
     return withCallback(callback, async () => {
       const key = keyOf(sid);
       const { json, bytes } = serializeSession(sess, this.maxDataBytes);
-      const outcome = await this.#writes.add(key, { kind: "save", json, bytes, expiry: cookieExpiry(sess) });
+      const expiry = cookieExpiry(sess);
+      const outcome = await this.#writes.add(key, { kind: "save", json, bytes, expiry });
       // No session id in the event: listeners tend to log what they get.
       if (outcome === "destroyed") this.emit("destroyedSave");
+      if (outcome === "stored") await this.#oldTable?.saved(sid, key, json, expiry);
     });
   }
 
@@ -100,7 +107,8 @@ export class SupabaseSessionStore extends session.Store {
       const key = keyOf(sid);
       const expiry = cookieExpiry(sess);
       if (this.disableTouch || this.#touchPolicy.recentlyWritten(key, expiry)) return;
-      await this.#writes.add(key, { kind: "touch", expiry });
+      const outcome = await this.#writes.add(key, { kind: "touch", expiry });
+      if (outcome === "touched") await this.#oldTable?.touched(sid, expiry);
     });
   }
 
@@ -134,21 +142,23 @@ export class SupabaseSessionStore extends session.Store {
       const key = keyOf(sid);
       this.#touchPolicy.forget(key);
       await this.#call("scalar", "session_destroy", { p_sid: key });
+      await this.#oldTable?.destroyed(sid);
     });
   }
 
   /** Destroys every session of a Passport user (`data.passport.user`); resolves with how many live ones ended. */
   destroyUserSessions(userId: string | number, callback?: Callback<number>): Promise<number> {
     return withCallback(callback, async () => {
-      return Number(await this.#call("scalar", "session_destroy_user", { p_user: userIdText(userId) }));
+      const user = userIdText(userId);
+      const ended = Number(await this.#call("scalar", "session_destroy_user", { p_user: user }));
+      await this.#oldTable?.userDestroyed(user);
+      return ended;
     });
   }
 
   /**
-   * The live sessions of a Passport user (`data.passport.user`), most recently active first,
-   * each named by its handle, never its id (corrupt ones are reported and left out). Pages
-   * through `session_list_user` (one round trip per 1000 sessions), so a user with more
-   * sessions than an API's row cap is listed in full.
+   * The live sessions of a Passport user (`data.passport.user`), most recently active first, by handle (corrupt
+   * ones reported, left out); pages of 1000 through `session_list_user`, so no API row cap cuts the list.
    */
   listUserSessions(userId: string | number, callback?: Callback<UserSession[]>): Promise<UserSession[]> {
     return withCallback(callback, async () => {
@@ -168,10 +178,7 @@ export class SupabaseSessionStore extends session.Store {
     });
   }
 
-  /**
-   * The handle `listUserSessions` names the session `sid` by, to mark the request's own
-   * session: its stored key, hex SHA-256 of the id. Computed here; no round trip.
-   */
+  /** The handle `listUserSessions` names the session `sid` by (its key): to mark the request's own session. */
   sessionHandle(sid: string): string {
     return keyOf(sid);
   }
@@ -185,18 +192,17 @@ export class SupabaseSessionStore extends session.Store {
     return withCallback(callback, async () => {
       const user = userIdText(userId);
       const handle = handleText(id);
-      return (await this.#call("scalar", "session_destroy_user_session", { p_user: user, p_handle: handle })) === true;
+      const ended = await this.#call("scalar", "session_destroy_user_session", { p_user: user, p_handle: handle });
+      if (ended === true) await this.#oldTable?.keyDestroyed(handle);
+      return ended === true;
     });
   }
 
   /**
-   * Every live session, by handle (corrupt ones are reported and left out). The database holds
-   * no session id, only each one's key (hex SHA-256 of the id), so this is not express-session's
-   * "by id": it is by the key, which is the handle `sessionHandle(sid)` computes,
-   * `listUserSessions` names the session by and `destroyUserSession` takes. Passing a handle
-   * to `get` or `destroy` finds nothing (it is hashed as an id would be). Read in pages of LIST_PAGE_SIZE in key order (one round
-   * trip each), so that no row cap cuts the result. Not a snapshot: a session saved or
-   * destroyed meanwhile may or may not be in it.
+   * Every live session by handle, not by id as express-session documents it: the database holds
+   * only keys (the handle is the key: see `sessionHandle`; `get` of a handle finds nothing).
+   * Corrupt ones are reported and left out. Read in pages of LIST_PAGE_SIZE in key order, one
+   * round trip each, so no row cap cuts it; not a snapshot of concurrent writes.
    */
   override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> {
     return withCallback(callback, async () => {
@@ -223,11 +229,8 @@ export class SupabaseSessionStore extends session.Store {
 
   /** The pages of a keyset-paged listing function, LIST_PAGE_SIZE rows each (see listingPages). */
   #listing(op: string, fn: "session_all_page" | "session_ids_page"): AsyncGenerator<SessionRow[]> {
-    return listingPages(
-      op,
-      LIST_PAGE_SIZE,
-      (after, limit) => this.#call("rows", fn, { p_after: after, p_limit: limit }),
-    );
+    const page = (after: string | null, limit: number) => this.#call("rows", fn, { p_after: after, p_limit: limit });
+    return listingPages(op, LIST_PAGE_SIZE, page);
   }
 
   /** How many live sessions there are. */
@@ -236,10 +239,8 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /**
-   * Destroys every session, CLEAR_BATCH_SIZE at a time in sid order (one round trip each, so
-   * no call nears the API's statement timeout; fewer sessions than that: one round trip);
-   * resolves with how many live ones ended.
-   * Not one snapshot: a session saved behind the sweep while it runs survives.
+   * Destroys every session, CLEAR_BATCH_SIZE at a time in key order (one round trip each, within the API's
+   * statement timeout); resolves with how many live ones ended. A session saved behind the sweep survives.
    */
   override clear(callback?: Callback<number>): Promise<number> {
     return withCallback(callback, async () => {

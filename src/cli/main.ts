@@ -8,6 +8,7 @@ import { type CliIo, EXIT_OK, EXIT_USAGE } from "./io.js";
 import { runMigrations } from "./migrations.js";
 import { FUNCTION_DIR, MIGRATIONS_DIR } from "./package-files.js";
 import { runPurge } from "./purge.js";
+import { runSwitch } from "./switch.js";
 
 export type { CliIo } from "./io.js";
 
@@ -32,6 +33,10 @@ const COMMANDS: Record<string, Command> = {
   migrations: {
     summary: "write the package's migrations into your project, in public or another schema",
     run: (argv, io) => runMigrations(argv, io, MIGRATIONS_DIR),
+  },
+  "switch-from-connect-pg-simple": {
+    summary: "move a live app's sessions from connect-pg-simple's table, logging no one out (guard, import, unguard)",
+    run: runSwitch,
   },
 };
 

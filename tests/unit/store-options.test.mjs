@@ -24,6 +24,7 @@ test("the defaults, with the one backend given", () => {
     schema: "public",
     preparedStatements: true,
     backend: "client",
+    connectPgSimple: undefined,
   });
   assert.equal(parseStoreOptions({ pool }).backend.pool, pool);
   assert.deepEqual(parseStoreOptions({ connectionString: "postgres://x" }).backend, {
@@ -55,6 +56,7 @@ test("every option given is taken as given", () => {
     relaxedDurability: true,
     preparedStatements: false,
     backend: undefined,
+    connectPgSimple: undefined,
   });
 });
 
@@ -64,7 +66,7 @@ test("an unknown option is an error naming it and listing the known ones", () =>
     message: `SupabaseSessionStore: unknown option tableName; known options: ${KNOWN_OPTIONS.join(", ")}`,
   });
   assert.throws(() => parseStoreOptions({ client, a: 1, b: 2 }), /unknown options a, b;/);
-  assert.equal(KNOWN_OPTIONS.length, 11);
+  assert.equal(KNOWN_OPTIONS.length, 12);
 });
 
 test("exactly one backend", () => {
