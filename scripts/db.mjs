@@ -8,6 +8,12 @@
 //   node scripts/db.mjs start|stop|status|url|push
 //   env: LOCAL_DB_DIR, LOCAL_DB_PORT, LOCAL_DB_DEFAULT_PRIVILEGES (hosted | legacy)
 //
+// In front of it, on its own port, a transaction-mode pooler (scripts/pooler.mjs), the stand-in
+// for Supavisor's port 6543, started and stopped with the server. The server allows hosted
+// Micro's 60 connections, so that exhausting them is as real here as there.
+//
+//   env: LOCAL_DB_POOLER_PORT (54329, the Supabase CLI's local pooler port)
+//
 // `start` is idempotent: it reuses an existing cluster (and a running server) and
 // pushes only new migrations. It reports whether it started the server, so that a
 // caller stops only what it started.
@@ -17,12 +23,19 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import * as pooler from "./pooler.mjs";
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const isRoot = process.getuid?.() === 0;
 const PACKAGES = (
   v,
-) => [`postgresql-${v}`, `postgresql-${v}-cron`, `postgresql-${v}-pgtap`, "libtap-parser-sourcehandler-pgtap-perl"];
+) => [
+  `postgresql-${v}`,
+  `postgresql-${v}-cron`,
+  `postgresql-${v}-pgtap`,
+  "libtap-parser-sourcehandler-pgtap-perl",
+  pooler.PACKAGE,
+];
 
 /** The bootstrap superuser: it makes the cluster look like Supabase's, and nothing else uses it. */
 export const ADMIN_ROLE = "supabase_admin";
@@ -32,6 +45,8 @@ export const ADMIN_ROLE = "supabase_admin";
  * before, so that the database suites can prove the migrations' revokes too.
  */
 export const PRIVILEGE_REGIMES = ["hosted", "legacy"];
+/** Hosted Micro's (and Nano's) `max_connections`, Supabase's compute table. */
+export const MAX_CONNECTIONS = 60;
 
 export function defaults(env = process.env) {
   const privileges = env.LOCAL_DB_DEFAULT_PRIVILEGES || "hosted";
@@ -44,6 +59,7 @@ export function defaults(env = process.env) {
     // An empty variable means the default, as for `npm start`'s other settings.
     dir: path.resolve(root, env.LOCAL_DB_DIR || ".local/db"),
     port: Number(env.LOCAL_DB_PORT || 54322),
+    poolerPort: Number(env.LOCAL_DB_POOLER_PORT || 54329),
     privileges,
   };
 }
@@ -91,6 +107,7 @@ function missingPackages() {
   if (!fs.existsSync(`/usr/lib/postgresql/${v}/lib/pg_cron.so`)) missing.push(`postgresql-${v}-cron`);
   if (!fs.existsSync(`/usr/share/postgresql/${v}/extension/pgtap.control`)) missing.push(`postgresql-${v}-pgtap`);
   if (spawnSync("pg_prove", ["--version"]).status !== 0) missing.push("libtap-parser-sourcehandler-pgtap-perl");
+  if (!pooler.installed()) missing.push(pooler.PACKAGE);
   return { version: v, missing };
 }
 
@@ -172,7 +189,7 @@ port = ${port}
 unix_socket_directories = '${base}'
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
-max_connections = 200
+max_connections = ${MAX_CONNECTIONS}
 shared_buffers = '256MB'
 fsync = on
 log_min_messages = warning
@@ -274,7 +291,9 @@ export function push(opts = defaults()) {
 /**
  * Starts (or reuses) the cluster, bootstraps it and pushes this project's migrations
  * (`migrate: false` leaves the database as a new Supabase project is: for a test that
- * pushes a consumer project's migrations itself).
+ * pushes a consumer project's migrations itself). Then the pooler, on `opts.poolerPort`
+ * or, when none is given, on the port it had before in this cluster's folder (a cluster
+ * that never had one gets none): a restart brings back what the stack had.
  */
 export function start(opts = defaults()) {
   const pg = ensurePackages();
@@ -283,18 +302,34 @@ export function start(opts = defaults()) {
   let started = false;
   if (!serverUp(pg.bin, pgdata)) {
     log(`starting PostgreSQL ${pg.version} on 127.0.0.1:${opts.port}`);
-    pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", `-p ${opts.port}`, "-l", path.join(base, "postgres.log")]);
+    // max_connections on the command line too: a cluster made before it was 60 gets it as well.
+    const serverOptions = `-p ${opts.port} -c max_connections=${MAX_CONNECTIONS}`;
+    pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", serverOptions, "-l", path.join(base, "postgres.log")]);
     started = true;
   }
   bootstrap(opts);
   if (opts.migrate !== false) push(opts);
-  return { started, url: dbUrl(opts), pgdata };
+  const poolerPort = opts.poolerPort ?? pooler.configuredPort(base);
+  const pool = poolerPort ? pooler.start({ base, port: poolerPort, dbPort: opts.port }) : null;
+  if (pool?.started) log(`starting the transaction pooler (PgBouncer) on 127.0.0.1:${pool.port}`);
+  return {
+    started,
+    url: dbUrl(opts),
+    pgdata,
+    pooler: pool && { started: pool.started, url: pooler.poolerUrl(pool.port), port: pool.port },
+  };
+}
+
+/** Stops the cluster's pooler alone (the stack stops it so when it started the pooler but not the server). */
+export function stopPooler(opts = defaults()) {
+  return pooler.stop(cluster(opts).base);
 }
 
 export function stop(opts = defaults()) {
   const pg = pgBinDir();
   if (!pg) return false;
-  const { pgdata, exists } = cluster(opts);
+  const { base, pgdata, exists } = cluster(opts);
+  if (pooler.stop(base)) log("stopped the transaction pooler");
   if (!exists || !serverUp(pg.bin, pgdata)) return false;
   log("stopping PostgreSQL");
   pgctl(pg.bin, pgdata, ["stop", "-m", "fast", "-w"]);
@@ -317,8 +352,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const opts = defaults();
   try {
     if (cmd === "start") {
-      const { url } = start(opts);
-      process.stdout.write(`${url}\n`);
+      const { url, pooler: pool } = start(opts);
+      process.stdout.write(`${url}\n${pool ? `${pool.url}\n` : ""}`);
     } else if (cmd === "stop") stop(opts);
     else if (cmd === "status") process.stdout.write(isRunning(opts) ? "running\n" : "stopped\n");
     else if (cmd === "url") process.stdout.write(`${dbUrl(opts)}\n`);
