@@ -320,6 +320,11 @@ export function start(opts = defaults()) {
   };
 }
 
+/** The running pooler's process id, or null (for a benchmark's CPU accounting). */
+export function poolerPid(opts = defaults()) {
+  return pooler.runningPid(cluster(opts).base);
+}
+
 /** Stops the cluster's pooler alone (the stack stops it so when it started the pooler but not the server). */
 export function stopPooler(opts = defaults()) {
   return pooler.stop(cluster(opts).base);

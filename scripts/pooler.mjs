@@ -48,7 +48,8 @@ export function configuredPort(base) {
   return m ? Number(m[1]) : null;
 }
 
-function runningPid(base) {
+/** The process id of the pooler running for the cluster in `base`, or null. */
+export function runningPid(base) {
   const { pid } = files(base);
   if (!fs.existsSync(pid)) return null;
   const n = Number(fs.readFileSync(pid, "utf8").trim());

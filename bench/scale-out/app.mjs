@@ -34,6 +34,9 @@ app.use((err, _req, res, _next) => res.status(500).json({ error: err.code ?? err
 const server = app.listen(0, "127.0.0.1", () => {
   process.stdout.write(`listening on http://127.0.0.1:${server.address().port}\n`);
 });
+// Longer than the load generator's keep-alive (fetch: 4 s): otherwise, on a loaded machine, the server
+// closes an idle connection just as the client reuses it, and the request fails before reaching the app.
+server.keepAliveTimeout = 65_000;
 process.on("SIGTERM", () => {
   server.close(() => pool.end().then(() => process.exit(0)));
   server.closeAllConnections();
