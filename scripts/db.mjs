@@ -45,6 +45,8 @@ export const ADMIN_ROLE = "supabase_admin";
  * before, so that the database suites can prove the migrations' revokes too.
  */
 export const PRIVILEGE_REGIMES = ["hosted", "legacy"];
+/** The pooler's port for `npm start` and this command when LOCAL_DB_POOLER_PORT is unset: the Supabase CLI's. */
+export const DEFAULT_POOLER_PORT = 54329;
 /** Hosted Micro's (and Nano's) `max_connections`, Supabase's compute table. */
 export const MAX_CONNECTIONS = 60;
 
@@ -59,7 +61,9 @@ export function defaults(env = process.env) {
     // An empty variable means the default, as for `npm start`'s other settings.
     dir: path.resolve(root, env.LOCAL_DB_DIR || ".local/db"),
     port: Number(env.LOCAL_DB_PORT || 54322),
-    poolerPort: Number(env.LOCAL_DB_POOLER_PORT || 54329),
+    // Only when set: a caller that names a cluster by folder and port alone (a test restarting the
+    // stack's database) keeps the pooler on the port it has (see start).
+    ...(env.LOCAL_DB_POOLER_PORT && { poolerPort: Number(env.LOCAL_DB_POOLER_PORT) }),
     privileges,
   };
 }
@@ -357,7 +361,8 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const opts = defaults();
   try {
     if (cmd === "start") {
-      const { url, pooler: pool } = start(opts);
+      const poolerPort = opts.poolerPort ?? pooler.configuredPort(cluster(opts).base) ?? DEFAULT_POOLER_PORT;
+      const { url, pooler: pool } = start({ ...opts, poolerPort });
       process.stdout.write(`${url}\n${pool ? `${pool.url}\n` : ""}`);
     } else if (cmd === "stop") stop(opts);
     else if (cmd === "status") process.stdout.write(isRunning(opts) ? "running\n" : "stopped\n");

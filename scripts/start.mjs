@@ -12,7 +12,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { defaults, root } from "./db.mjs";
+import { DEFAULT_POOLER_PORT, defaults, root } from "./db.mjs";
 import { startProcess } from "./processes.mjs";
 import { startStack } from "./stack.mjs";
 
@@ -20,7 +20,7 @@ const APP_STOP_TIMEOUT_MS = 15_000;
 // The app builds nothing and only connects: a minute means it is stuck.
 const APP_START_TIMEOUT_MS = 60_000;
 const withApp = !process.argv.includes("--no-app") && process.env.START_APP !== "false";
-const { dir, port: dbPort, poolerPort } = defaults();
+const { dir, port: dbPort, poolerPort = DEFAULT_POOLER_PORT } = defaults();
 const apiPort = Number(process.env.API_PORT || 54321);
 const appPort = Number(process.env.PORT || 3000);
 
