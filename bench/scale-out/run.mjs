@@ -59,9 +59,15 @@ async function startApps(url, max) {
       retain: false,
     }));
   }
+  const stop = () => Promise.all(apps.map((app) => app.terminate(5_000)));
   const urls = [];
-  for (const app of apps) urls.push((await app.match)[1]);
-  return { urls, stop: () => Promise.all(apps.map((app) => app.terminate(5_000))) };
+  try {
+    for (const app of apps) urls.push((await app.match)[1]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { urls, stop };
 }
 
 /** Server connections of the app's role (`postgres`) right now, through a superuser's reserved slot. */
@@ -128,9 +134,18 @@ async function hit(url, cookie) {
   return { ok: res.status === 200, error, cookie: set ? set.slice(0, set.indexOf(";")) : cookie };
 }
 
-async function scenario({ label, url, max }) {
-  log(`${label}: ${instances} instances, pool max ${max} each`);
-  const apps = await startApps(url, max);
+/** One row: its instances started, measured, and stopped whatever happens. */
+async function scenario(row) {
+  log(`${row.label}: ${instances} instances, pool max ${row.max} each`);
+  const apps = await startApps(row.url, row.max);
+  try {
+    return await measure(row, apps);
+  } finally {
+    await apps.stop();
+  }
+}
+
+async function measure({ label, url, max }, apps) {
   const monitor = new pg.Client({ connectionString: db.dbUrl(dbOpts, { user: db.ADMIN_ROLE }) });
   monitor.on("error", () => {}); // a query in flight fails too, and is reported there
   await monitor.connect();
@@ -192,7 +207,6 @@ async function scenario({ label, url, max }) {
     extra += Math.max(0, count - user.ok);
   }));
   await sampleConnections(monitor, peak).catch(() => {});
-  await apps.stop();
   await monitor.end();
   const result = {
     label,
