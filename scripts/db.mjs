@@ -8,6 +8,12 @@
 //   node scripts/db.mjs start|stop|status|url|push
 //   env: LOCAL_DB_DIR, LOCAL_DB_PORT, LOCAL_DB_DEFAULT_PRIVILEGES (hosted | legacy)
 //
+// In front of it, on its own port, a transaction-mode pooler (scripts/pooler.mjs), the stand-in
+// for Supavisor's port 6543, started and stopped with the server. The server allows hosted
+// Micro's 60 connections, so that exhausting them is as real here as there.
+//
+//   env: LOCAL_DB_POOLER_PORT (54329, the Supabase CLI's local pooler port)
+//
 // `start` is idempotent: it reuses an existing cluster (and a running server) and
 // pushes only new migrations. It reports whether it started the server, so that a
 // caller stops only what it started.
@@ -18,14 +24,17 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ADMIN_ROLE, bootstrapSql, PRIVILEGE_REGIMES } from "./db-bootstrap.mjs";
+import { ensurePackages, pgBinDir } from "./db-packages.mjs";
+import * as pooler from "./pooler.mjs";
 
-export { ADMIN_ROLE, PRIVILEGE_REGIMES };
+export { ADMIN_ROLE, pgBinDir, PRIVILEGE_REGIMES };
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const isRoot = process.getuid?.() === 0;
-const PACKAGES = (
-  v,
-) => [`postgresql-${v}`, `postgresql-${v}-cron`, `postgresql-${v}-pgtap`, "libtap-parser-sourcehandler-pgtap-perl"];
+/** The pooler's port for `npm start` and this command when LOCAL_DB_POOLER_PORT is unset: the Supabase CLI's. */
+export const DEFAULT_POOLER_PORT = 54329;
+/** Hosted Micro's (and Nano's) `max_connections`, Supabase's compute table. */
+export const MAX_CONNECTIONS = 60;
 
 export function defaults(env = process.env) {
   const privileges = env.LOCAL_DB_DEFAULT_PRIVILEGES || "hosted";
@@ -38,6 +47,9 @@ export function defaults(env = process.env) {
     // An empty variable means the default, as for `npm start`'s other settings.
     dir: path.resolve(root, env.LOCAL_DB_DIR || ".local/db"),
     port: Number(env.LOCAL_DB_PORT || 54322),
+    // Only when set: a caller that names a cluster by folder and port alone (a test restarting the
+    // stack's database) keeps the pooler on the port it has (see start).
+    ...(env.LOCAL_DB_POOLER_PORT && { poolerPort: Number(env.LOCAL_DB_POOLER_PORT) }),
     privileges,
   };
 }
@@ -66,41 +78,6 @@ function run(cmd, args, opts = {}) {
 /** Runs a PostgreSQL server binary as the `postgres` OS user when we are root (initdb and postgres refuse root). */
 function runAsOwner(bin, args, opts = {}) {
   return isRoot ? run("runuser", ["-u", "postgres", "--", bin, ...args], opts) : run(bin, args, opts);
-}
-
-/** The newest installed PostgreSQL: its major version and bin folder, or null. */
-export function pgBinDir() {
-  const base = "/usr/lib/postgresql";
-  const versions = fs.existsSync(base)
-    ? fs.readdirSync(base).filter((v) => /^\d+$/.test(v)).sort((a, b) => Number(b) - Number(a))
-    : [];
-  return versions.length ? { version: versions[0], bin: path.join(base, versions[0], "bin") } : null;
-}
-
-function missingPackages() {
-  const pg = pgBinDir();
-  const v = pg?.version ?? "15";
-  const missing = [];
-  if (!pg) return { version: v, missing: PACKAGES(v) };
-  if (!fs.existsSync(`/usr/lib/postgresql/${v}/lib/pg_cron.so`)) missing.push(`postgresql-${v}-cron`);
-  if (!fs.existsSync(`/usr/share/postgresql/${v}/extension/pgtap.control`)) missing.push(`postgresql-${v}-pgtap`);
-  if (spawnSync("pg_prove", ["--version"]).status !== 0) missing.push("libtap-parser-sourcehandler-pgtap-perl");
-  return { version: v, missing };
-}
-
-/** Installs the Debian packages the local stack needs when root; otherwise says exactly what to run. */
-function ensurePackages() {
-  const { missing } = missingPackages();
-  if (missing.length === 0) return pgBinDir();
-  const cmd = `apt-get update && apt-get install -y ${missing.join(" ")}`;
-  if (!isRoot) {
-    throw new Error(`missing system packages: ${missing.join(", ")}\nInstall them with:\n  sudo sh -c '${cmd}'`);
-  }
-  log(`installing ${missing.join(" ")}`);
-  run("sh", ["-c", `DEBIAN_FRONTEND=noninteractive ${cmd}`], { stdio: ["ignore", "inherit", "inherit"] });
-  const after = missingPackages();
-  if (after.missing.length) throw new Error(`still missing after install: ${after.missing.join(", ")}`);
-  return pgBinDir();
 }
 
 /**
@@ -166,7 +143,7 @@ port = ${port}
 unix_socket_directories = '${base}'
 shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
-max_connections = 200
+max_connections = ${MAX_CONNECTIONS}
 shared_buffers = '256MB'
 fsync = on
 log_min_messages = warning
@@ -208,7 +185,9 @@ export function push(opts = defaults()) {
 /**
  * Starts (or reuses) the cluster, bootstraps it and pushes this project's migrations
  * (`migrate: false` leaves the database as a new Supabase project is: for a test that
- * pushes a consumer project's migrations itself).
+ * pushes a consumer project's migrations itself). Then the pooler, on `opts.poolerPort`
+ * or, when none is given, on the port it had before in this cluster's folder (a cluster
+ * that never had one gets none): a restart brings back what the stack had.
  */
 export function start(opts = defaults()) {
   const pg = ensurePackages();
@@ -217,18 +196,39 @@ export function start(opts = defaults()) {
   let started = false;
   if (!serverUp(pg.bin, pgdata)) {
     log(`starting PostgreSQL ${pg.version} on 127.0.0.1:${opts.port}`);
-    pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", `-p ${opts.port}`, "-l", path.join(base, "postgres.log")]);
+    // max_connections on the command line too: a cluster made before it was 60 gets it as well.
+    const serverOptions = `-p ${opts.port} -c max_connections=${MAX_CONNECTIONS}`;
+    pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", serverOptions, "-l", path.join(base, "postgres.log")]);
     started = true;
   }
   bootstrap(opts);
   if (opts.migrate !== false) push(opts);
-  return { started, url: dbUrl(opts), pgdata };
+  const poolerPort = opts.poolerPort ?? pooler.configuredPort(base);
+  const pool = poolerPort ? pooler.start({ base, port: poolerPort, dbPort: opts.port }) : null;
+  if (pool?.started) log(`starting the transaction pooler (PgBouncer) on 127.0.0.1:${pool.port}`);
+  return {
+    started,
+    url: dbUrl(opts),
+    pgdata,
+    pooler: pool && { started: pool.started, url: pooler.poolerUrl(pool.port), port: pool.port },
+  };
+}
+
+/** The running pooler's process id, or null (for a benchmark's CPU accounting). */
+export function poolerPid(opts = defaults()) {
+  return pooler.runningPid(cluster(opts).base);
+}
+
+/** Stops the cluster's pooler alone (the stack stops it so when it started the pooler but not the server). */
+export function stopPooler(opts = defaults()) {
+  return pooler.stop(cluster(opts).base);
 }
 
 export function stop(opts = defaults()) {
   const pg = pgBinDir();
   if (!pg) return false;
-  const { pgdata, exists } = cluster(opts);
+  const { base, pgdata, exists } = cluster(opts);
+  if (pooler.stop(base)) log("stopped the transaction pooler");
   if (!exists || !serverUp(pg.bin, pgdata)) return false;
   log("stopping PostgreSQL");
   pgctl(pg.bin, pgdata, ["stop", "-m", "fast", "-w"]);
@@ -251,8 +251,9 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.a
   const opts = defaults();
   try {
     if (cmd === "start") {
-      const { url } = start(opts);
-      process.stdout.write(`${url}\n`);
+      const poolerPort = opts.poolerPort ?? pooler.configuredPort(cluster(opts).base) ?? DEFAULT_POOLER_PORT;
+      const { url, pooler: pool } = start({ ...opts, poolerPort });
+      process.stdout.write(`${url}\n${pool ? `${pool.url}\n` : ""}`);
     } else if (cmd === "stop") stop(opts);
     else if (cmd === "status") process.stdout.write(isRunning(opts) ? "running\n" : "stopped\n");
     else if (cmd === "url") process.stdout.write(`${dbUrl(opts)}\n`);

@@ -1,5 +1,6 @@
 // The whole local stack, laid out as `supabase start` lays it out, without Docker:
-// the Postgres of scripts/db.mjs, the PostgREST-compatible gateway on one API URL
+// the Postgres of scripts/db.mjs with its transaction pooler (Supavisor's port 6543
+// stand-in, scripts/pooler.mjs), the PostgREST-compatible gateway on one API URL
 // (`/rest/v1`), and the cleanup-sessions Edge Function served by Deno behind it
 // (`/functions/v1`). Used by `npm start`, `npm test` and `npm run bench` alike.
 import * as db from "./db.mjs";
@@ -11,12 +12,15 @@ import { startFunctions } from "./serve-functions.mjs";
 export { freePort };
 
 /**
- * Starts (or reuses) the database, then the gateway and the function server.
+ * Starts (or reuses) the database and its pooler (on `poolerPort`, by default a free
+ * port), then the gateway and the function server.
  * Returns the environment a client of the stack needs and a `stop()` that stops
  * only what this call started. Hosted Supabase's limits are on unless the environment
  * (API_MAX_ROWS, API_BODY_LIMIT, LOCAL_DB_DEFAULT_PRIVILEGES) or the options say otherwise.
  */
-export async function startStack({ dir, dbPort, apiPort, functions = true, privileges, env = process.env } = {}) {
+export async function startStack(
+  { dir, dbPort, apiPort, poolerPort, functions = true, privileges, env = process.env } = {},
+) {
   const dbOpts = {
     ...db.defaults(env),
     ...(dir && { dir }),
@@ -28,6 +32,7 @@ export async function startStack({ dir, dbPort, apiPort, functions = true, privi
   // What can fail before anything runs comes first: a failure later stops what was started.
   const keys = localKeys();
   const port = apiPort || (await freePort());
+  dbOpts.poolerPort = poolerPort || (await freePort());
   const database = db.start(dbOpts);
   const apiUrl = `http://127.0.0.1:${port}`;
 
@@ -37,6 +42,7 @@ export async function startStack({ dir, dbPort, apiPort, functions = true, privi
     stops.length = 0;
   };
   if (database.started) stops.push(() => db.stop(dbOpts));
+  else if (database.pooler.started) stops.push(() => db.stopPooler(dbOpts));
   try {
     let functionsUrl;
     if (functions) {
@@ -64,6 +70,7 @@ export async function startStack({ dir, dbPort, apiPort, functions = true, privi
     stop,
     env: {
       DATABASE_URL: database.url,
+      DATABASE_POOLER_URL: database.pooler.url,
       SUPABASE_URL: apiUrl,
       SUPABASE_ANON_KEY: keys.anonKey,
       SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
@@ -71,6 +78,7 @@ export async function startStack({ dir, dbPort, apiPort, functions = true, privi
       SUPABASE_SECRET_KEY: keys.secretKey,
       LOCAL_DB_DIR: dbOpts.dir,
       LOCAL_DB_PORT: String(dbOpts.port),
+      LOCAL_DB_POOLER_PORT: String(database.pooler.port),
       LOCAL_DB_DEFAULT_PRIVILEGES: dbOpts.privileges,
       API_MAX_ROWS: String(maxRows),
       API_BODY_LIMIT: String(bodyLimit),

@@ -3,7 +3,8 @@
 // Supabase-compatible API with the cleanup function) and the example app on it.
 //
 //   node scripts/start.mjs [--no-app]
-//   env: LOCAL_DB_DIR (.local/db), LOCAL_DB_PORT (54322), API_PORT (54321), PORT (3000, the app),
+//   env: LOCAL_DB_DIR (.local/db), LOCAL_DB_PORT (54322), LOCAL_DB_POOLER_PORT (54329, the transaction
+//        pooler), API_PORT (54321), PORT (3000, the app),
 //        START_APP=false (same as --no-app), and the example app's own variables
 //
 // Ctrl-C (or SIGTERM) stops the app, then whatever part of the stack this run
@@ -11,7 +12,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { defaults, root } from "./db.mjs";
+import { DEFAULT_POOLER_PORT, defaults, root } from "./db.mjs";
 import { startProcess } from "./processes.mjs";
 import { startStack } from "./stack.mjs";
 import { onSupportedNode } from "./supported-node.mjs";
@@ -23,7 +24,7 @@ const APP_STOP_TIMEOUT_MS = 15_000;
 // The app builds nothing and only connects: a minute means it is stuck.
 const APP_START_TIMEOUT_MS = 60_000;
 const withApp = !process.argv.includes("--no-app") && process.env.START_APP !== "false";
-const { dir, port: dbPort } = defaults();
+const { dir, port: dbPort, poolerPort = DEFAULT_POOLER_PORT } = defaults();
 const apiPort = Number(process.env.API_PORT || 54321);
 const appPort = Number(process.env.PORT || 3000);
 
@@ -109,6 +110,7 @@ function printReady(env, appUrl, envFile) {
   if (appUrl) say(`  Example app  ${appUrl}   users: alice / alice-demo-password, bob / bob-demo-password`);
   say(`  API          ${env.SUPABASE_URL}   (/rest/v1/rpc/*, /functions/v1/cleanup-sessions)`);
   say(`  Database     ${env.DATABASE_URL}`);
+  say(`  Pooler       ${env.DATABASE_POOLER_URL}   (transaction mode, as port 6543)`);
   say(`  Keys         ${envFile}   (local development keys, private to you)`);
   say();
   say("Next, in another terminal:");
@@ -149,7 +151,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 
 try {
   if (withApp) buildIfStale();
-  stack = await startStack({ dir, dbPort, apiPort });
+  stack = await startStack({ dir, dbPort, apiPort, poolerPort });
   starting = false;
   if (signalled) await shutdown(0);
   let appUrl;

@@ -45,6 +45,8 @@ const legacyDir = path.join(root, ".local/test-legacy");
 const dbPort = Number(process.env.TEST_DB_PORT ?? 25432);
 const apiPort = Number(process.env.TEST_API_PORT ?? 25431);
 const legacyDbPort = Number(process.env.TEST_LEGACY_DB_PORT ?? dbPort + 2);
+// The transaction pooler in front of the test cluster (6543 to its 5432, as hosted).
+const poolerPort = Number(process.env.TEST_POOLER_PORT ?? dbPort + 111);
 
 // What users run the store in, on every runtime: the store's contract and its limits,
 // the app end to end, faults, and the published package. The other Node tests are about
@@ -103,7 +105,7 @@ async function main() {
   const named = (names) => nodeFiles.filter((f) => names.includes(path.basename(f)));
 
   // A fresh cluster every run: the migrations are proven from scratch each time.
-  const hosted = await freshStack("hosted", { dir: testDir, dbPort, apiPort });
+  const hosted = await freshStack("hosted", { dir: testDir, dbPort, apiPort, poolerPort });
   if (hosted) {
     try {
       const again = db.push({ dir: testDir, port: dbPort });
@@ -161,13 +163,13 @@ async function main() {
 }
 
 /** A stack on a fresh cluster with the given default privileges, or null (one failed check) if it cannot start. */
-async function freshStack(privileges, { dir, dbPort: port, apiPort: api, functions = true }) {
+async function freshStack(privileges, { dir, dbPort: port, apiPort: api, poolerPort: pooler, functions = true }) {
   db.destroy({ dir, port });
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   const name = `local stack up (${privileges} default privileges), migrations pushed as postgres by supabase db push`;
   try {
-    const stack = await startStack({ dir, dbPort: port, apiPort: api, functions, privileges });
+    const stack = await startStack({ dir, dbPort: port, apiPort: api, poolerPort: pooler, functions, privileges });
     recordOk(name, true);
     return stack;
   } catch (err) {

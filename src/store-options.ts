@@ -2,6 +2,7 @@
 // that names it, at construction, never a surprise on the first request.
 import type { Queryable } from "./pg-backend.js";
 import type { OldTableOptions } from "./old-table.js";
+import { type PoolerEvidence, transactionPoolerInUrl, transactionPoolerOfPool } from "./pooler-mode.js";
 import type { RpcClient } from "./rpc-backend.js";
 
 /** Default `ttl`: one day, in seconds. */
@@ -45,8 +46,9 @@ export type SupabaseSessionStoreOptions = Backends & {
    */
   relaxedDurability?: boolean;
   /**
-   * pg backends only: use named prepared statements (parsed once per connection). Default true;
-   * set false behind Supavisor in transaction mode or PgBouncer.
+   * pg backends only: use named prepared statements (parsed once per connection). Default true,
+   * except through a transaction pooler (`transactionPooler`), where named statements cannot
+   * work: there the default is false and `true` is refused.
    */
   preparedStatements?: boolean;
   /**
@@ -57,6 +59,13 @@ export type SupabaseSessionStoreOptions = Backends & {
    * `connectionString`). Remove it once no old instance runs and the old table is drained.
    */
   connectPgSimple?: OldTableOptions;
+  /**
+   * pg backends only: the connections go through a pooler that pools by transaction (Supavisor's
+   * port 6543, PgBouncer in transaction mode). Default: taken from the connection string (or
+   * the given pool's configuration): port 6543 or `pgbouncer=true` means yes. Set it when a
+   * transaction pooler listens elsewhere, or `false` when a direct connection uses port 6543.
+   */
+  transactionPooler?: boolean;
 };
 
 // Every option name, so that a misspelt or foreign one (connect-pg-simple's `tableName`)
@@ -76,6 +85,7 @@ export const KNOWN_OPTIONS = Object.keys(
     relaxedDurability: 0,
     preparedStatements: 0,
     connectPgSimple: 0,
+    transactionPooler: 0,
   } satisfies Record<keyof SupabaseSessionStoreOptions, 0>,
 );
 
@@ -95,6 +105,8 @@ export interface StoreSettings {
   onError: ((err: Error) => void) | undefined;
   schema: string;
   preparedStatements: boolean;
+  /** Whether the pg backend's connections go through a transaction pooler (false for supabase-js). */
+  transactionPooler: boolean;
   backend: BackendChoice;
   /** The old table's options with the pool that reaches it, or undefined. */
   connectPgSimple: (OldTableOptions & { pool: Queryable }) | undefined;
@@ -129,6 +141,8 @@ export function parseStoreOptions(options: SupabaseSessionStoreOptions): StoreSe
   if (typeof schema !== "string" || schema.length === 0 || Buffer.byteLength(schema) > MAX_IDENTIFIER_BYTES) {
     throw new TypeError(`schema must be a non-empty identifier of at most ${MAX_IDENTIFIER_BYTES} bytes`);
   }
+  const backend = backendChoice(options);
+  const transactionPooler = transactionPoolerChoice(options, backend);
   return {
     ttl,
     touchAfter,
@@ -137,12 +151,47 @@ export function parseStoreOptions(options: SupabaseSessionStoreOptions): StoreSe
     relaxedDurability: options.relaxedDurability ?? false,
     onError: options.onError,
     schema,
-    preparedStatements: options.preparedStatements ?? true,
-    backend: backendChoice(options),
+    preparedStatements: preparedStatementsChoice(options, transactionPooler),
+    transactionPooler: transactionPooler !== null,
+    backend,
     connectPgSimple: readThroughChoice(options),
   };
 }
 
+/** Why the pg backend's connections are taken for a transaction pooler's, or null when they are not. */
+function transactionPoolerChoice(options: SupabaseSessionStoreOptions, backend: BackendChoice): PoolerEvidence {
+  const given = options.transactionPooler;
+  if (given !== undefined && typeof given !== "boolean") throw new TypeError("transactionPooler must be a boolean");
+  if (given === false) return null;
+  if (backend.kind === "client") {
+    if (given) throw new TypeError("transactionPooler applies to the pg backends (pool, connectionString), not client");
+    return null;
+  }
+  if (given) return "transactionPooler: true";
+  return backend.kind === "pool"
+    ? transactionPoolerOfPool(backend.pool)
+    : transactionPoolerInUrl(backend.connectionString);
+}
+
+/**
+ * Named statements by default, unnamed through a transaction pooler, where a statement named
+ * on one server connection is missing from (or already on) the next one the pooler picks.
+ */
+function preparedStatementsChoice(options: SupabaseSessionStoreOptions, pooler: PoolerEvidence): boolean {
+  const given = options.preparedStatements;
+  if (given !== undefined && typeof given !== "boolean") throw new TypeError("preparedStatements must be a boolean");
+  if (given && pooler) {
+    throw new TypeError(
+      `preparedStatements: true cannot work through a transaction pooler (${pooler}): it hands each ` +
+        "transaction to any server connection, where a statement named on another is missing " +
+        '("prepared statement ... does not exist"). Leave preparedStatements out (the store then ' +
+        "sends unnamed statements), or connect directly or through session mode (port 5432)",
+    );
+  }
+  return given ?? !pooler;
+}
+
+/** The old table of a switch from connect-pg-simple, with the pool that reaches it, or undefined. */
 function readThroughChoice(options: SupabaseSessionStoreOptions): StoreSettings["connectPgSimple"] {
   const given = options.connectPgSimple;
   if (given === undefined) return undefined;

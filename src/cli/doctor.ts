@@ -2,9 +2,10 @@
 // with the exact fix for each warning or failure.
 //
 //   doctor --db-url <postgres url> [--url <SUPABASE_URL> --key <secret key>]
-//          [--schema <name>] [--json]
+//          [--schema <name>] [--prepared-statements true|false] [--json]
 //
-// Read-only: every query runs in one READ ONLY transaction, and the function is only
+// Read-only: every query runs in one READ ONLY transaction (the pooler probe's two extra
+// connections only select their own backend's pid and port), and the function is only
 // called as a dry run. Exit 0 when nothing failed (warnings allowed), 1 when a check
 // failed, 2 when it could not run (bad arguments, database unreachable).
 import { type Check, exitCode } from "./doctor-check.js";
@@ -12,16 +13,20 @@ import type { Row } from "./doctor-context.js";
 import { databaseChecks } from "./doctor-database.js";
 import { readExpectations } from "./doctor-expectations.js";
 import { functionChecks } from "./doctor-function.js";
+import { poolerCheck, type PoolerProbe, urlPort } from "./doctor-pooler.js";
 import { redactUrl, renderJson, renderText, scrub, secretsOf } from "./doctor-report.js";
 import { type CliIo, parseFlags, UsageError } from "./io.js";
 import { MIGRATIONS_DIR } from "./package-files.js";
 
 const USAGE = `usage: supabase-session-store doctor --db-url <postgres url> [--url <SUPABASE_URL> --key <secret key>]
-                                    [--schema <name>] [--json]
-  --db-url   the database (default: DATABASE_URL); the doctor only reads
+                                    [--schema <name>] [--prepared-statements true|false] [--json]
+  --db-url   the database (default: DATABASE_URL); the doctor only reads. Give the app's own
+             connection string to check its pooler mode (Supavisor transaction mode: port 6543)
   --url      the project URL (default: SUPABASE_URL), to check the cleanup-sessions function
   --key      a secret key (default: SUPABASE_SECRET_KEY); prefer the environment to the command line
   --schema   where the session table and functions live (default: public)
+  --prepared-statements
+             the app's preparedStatements option, if it sets one: checked against the pooler mode
   --json     one JSON document with every check
 exit: 0 nothing failed (warnings allowed), 1 a check failed, 2 the doctor could not run
 `;
@@ -31,6 +36,7 @@ interface Options {
   url?: string;
   key?: string;
   schema: string;
+  preparedStatements?: boolean;
   json: boolean;
 }
 
@@ -40,6 +46,7 @@ function parse(argv: string[], env: CliIo["env"]): Options | "help" {
     url: { type: "string" },
     key: { type: "string" },
     schema: { type: "string" },
+    "prepared-statements": { type: "string" },
     json: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   });
@@ -65,7 +72,17 @@ function parse(argv: string[], env: CliIo["env"]): Options | "help" {
   }
   const schema = values.schema ?? "public";
   if (!schema) throw new UsageError("--schema must not be empty");
-  return { dbUrl, schema, json: values.json ?? false, ...(url && key ? { url, key } : {}) };
+  const prepared = values["prepared-statements"];
+  if (prepared !== undefined && prepared !== "true" && prepared !== "false") {
+    throw new UsageError(`--prepared-statements must be true or false, got ${JSON.stringify(prepared.slice(0, 20))}`);
+  }
+  return {
+    dbUrl,
+    schema,
+    json: values.json ?? false,
+    ...(prepared !== undefined && { preparedStatements: prepared === "true" }),
+    ...(url && key ? { url, key } : {}),
+  };
 }
 
 interface Client {
@@ -117,11 +134,49 @@ async function diagnose(options: Options, say: (s: string) => void): Promise<num
   } finally {
     await client.end().catch(() => {});
   }
+  checks.push(poolerCheck(options.dbUrl, await probePooler(Client, options.dbUrl), options.preparedStatements));
   if (options.url && options.key) checks.push(...await functionChecks(options.url, options.key));
 
   const report = { database: redactUrl(options.dbUrl), schema: options.schema, user, checks };
   say(options.json ? renderJson(report) : renderText(report));
   return exitCode(checks);
+}
+
+/**
+ * Two connections open at once each ask which server process runs their statement, three
+ * times: through a pooler that pools by transaction an idle server connection is handed to
+ * whichever client asks next, so both get the same process; a direct connection or session
+ * mode never shares one. Also the port the server listens on. Null when it cannot run.
+ */
+async function probePooler(Client: new (config: object) => Client, dbUrl: string): Promise<PoolerProbe | null> {
+  const clientPort = urlPort(dbUrl);
+  if (clientPort === null) return null;
+  const open = () => {
+    const c = new Client({
+      connectionString: dbUrl,
+      connectionTimeoutMillis: 10_000,
+      application_name: "supabase-session-store doctor",
+    });
+    c.on("error", () => {});
+    return c;
+  };
+  const [a, b] = [open(), open()];
+  try {
+    await Promise.all([a.connect(), b.connect()]);
+    const backend = "select pg_catalog.pg_backend_pid() as pid, pg_catalog.inet_server_port() as port";
+    let serverPort: number | null = null;
+    for (let round = 0; round < 3; round++) {
+      const [first] = (await a.query(backend)).rows;
+      const [second] = (await b.query(backend)).rows;
+      serverPort = first?.port == null ? null : Number(first.port);
+      if (first?.pid === second?.pid) return { clientPort, serverPort, sharedBackend: true };
+    }
+    return { clientPort, serverPort, sharedBackend: false };
+  } catch {
+    return null;
+  } finally {
+    await Promise.all([a.end().catch(() => {}), b.end().catch(() => {})]);
+  }
 }
 
 class ConnectError extends Error {}

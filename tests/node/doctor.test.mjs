@@ -15,8 +15,9 @@ import { runCommand } from "./support/commands.mjs";
 import { requireEnv } from "./support/env.mjs";
 import { databaseUrl, withScratchDatabase } from "./support/scratch-db.mjs";
 
-const { DATABASE_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: KEY } = requireEnv(
+const { DATABASE_URL, DATABASE_POOLER_URL, SUPABASE_URL, SUPABASE_SECRET_KEY: KEY } = requireEnv(
   "DATABASE_URL",
+  "DATABASE_POOLER_URL",
   "SUPABASE_URL",
   "SUPABASE_SECRET_KEY",
 );
@@ -360,6 +361,47 @@ describe("a broken deployment", () => {
   });
 });
 
+describe("the pooler mode (the stack's PgBouncer in transaction mode, Supavisor's port 6543 stand-in)", () => {
+  const pooler = async (url, ...args) => (await report(["--db-url", url, ...args], 0)).byId("pooler");
+  // The pooler's URL as a dashboard would give it: no pgbouncer=true, and not on port 6543.
+  const hidden = DATABASE_POOLER_URL.replace(/[?&]pgbouncer=true/, "");
+
+  test("a direct connection is reported as such, with named statements", async () => {
+    const check = await pooler(urlOf("postgres"));
+    assert.equal(check.status, "pass");
+    assert.match(check.summary, /^direct connection or session mode: the store uses named prepared statements$/);
+  });
+
+  test("through the pooler: seen in the URL and proved by the probe (two connections, one server process)", async () => {
+    const check = await pooler(DATABASE_POOLER_URL);
+    assert.equal(check.status, "pass", JSON.stringify(check));
+    assert.match(
+      check.summary,
+      /^transaction pooler \(pgbouncer=true in the connection string; .*one server process\)/,
+    );
+    assert.match(check.summary, /the server listens on \d+, not \d+/);
+  });
+
+  test("a transaction pooler the URL hides is found by the probe, and the missing setting is the warning", async () => {
+    const check = await pooler(hidden);
+    assert.equal(check.status, "warn", JSON.stringify(check));
+    assert.match(check.summary, /one server process\), but the connection string does not say so/);
+    assert.match(check.fixes[0], /pgbouncer=true/);
+  });
+
+  test("preparedStatements that disagrees with the mode is a warning with its fix, either way", async () => {
+    const pooled = await pooler(DATABASE_POOLER_URL, "--prepared-statements", "true");
+    assert.equal(pooled.status, "warn");
+    assert.match(pooled.summary, /preparedStatements: true, which cannot work through it/);
+    assert.match(pooled.fixes[0], /^remove preparedStatements: true/);
+    const direct = await pooler(urlOf("postgres"), "--prepared-statements", "false");
+    assert.equal(direct.status, "warn");
+    assert.match(direct.fixes[0], /^remove preparedStatements: false/);
+    assert.equal((await pooler(DATABASE_POOLER_URL, "--prepared-statements", "false")).status, "pass");
+    assert.equal((await pooler(urlOf("postgres"), "--prepared-statements", "true")).status, "pass");
+  });
+});
+
 describe("could not run: exit 2, one line, no stack trace", () => {
   const assertOneLine = (run) => {
     assert.equal(run.code, 2, run.stdout + run.stderr);
@@ -382,6 +424,9 @@ describe("could not run: exit 2, one line, no stack trace", () => {
     const noKey = await doctor(["--db-url", urlOf("postgres"), "--url", SUPABASE_URL]);
     assertOneLine(noKey);
     assert.match(noKey.stderr, /--url needs a key/);
+    const badPrepared = await doctor(["--db-url", urlOf("postgres"), "--prepared-statements", "yes"]);
+    assertOneLine(badPrepared);
+    assert.match(badPrepared.stderr, /--prepared-statements must be true or false, got "yes"/);
   });
 
   test("an unreachable database, named with its password redacted", async () => {

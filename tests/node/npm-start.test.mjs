@@ -32,15 +32,16 @@ async function npmStart() {
       ...inherited,
       LOCAL_DB_DIR,
       LOCAL_DB_PORT: String(ports.db),
+      LOCAL_DB_POOLER_PORT: String(ports.pooler),
       API_PORT: String(ports.api),
       PORT: String(ports.app),
     },
     ready:
-      /^Ready\.[\s\S]*?Example app\s+(http:\/\/\S+)[\s\S]*?API\s+(http:\/\/\S+)[\s\S]*?Keys\s+(\S+)[\s\S]*?Ctrl-C/m,
+      /^Ready\.[\s\S]*?Example app\s+(http:\/\/\S+)[\s\S]*?API\s+(http:\/\/\S+)[\s\S]*?Pooler\s+(\S+)[\s\S]*?Keys\s+(\S+)[\s\S]*?Ctrl-C/m,
     timeoutMs: START_TIMEOUT_MS,
   });
-  const [, appUrl, apiUrl, envFile] = await proc.match;
-  return { proc, appUrl, apiUrl, envFile: path.resolve(root, envFile) };
+  const [, appUrl, apiUrl, poolerUrl, envFile] = await proc.match;
+  return { proc, appUrl, apiUrl, poolerUrl, envFile: path.resolve(root, envFile) };
 }
 
 /** Stops `npm start` with `signal`; asserts it exits 0 leaving no process and no listening port behind. */
@@ -83,7 +84,7 @@ function removeCluster() {
 }
 
 before(async () => {
-  ports = { db: await freePort(), api: await freePort(), app: await freePort() };
+  ports = { db: await freePort(), pooler: await freePort(), api: await freePort(), app: await freePort() };
   removeCluster();
 });
 after(async () => {
@@ -99,6 +100,14 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
     const out = run.proc.output();
     assert.equal(run.appUrl, `http://127.0.0.1:${ports.app}`);
     assert.equal(run.apiUrl, `http://127.0.0.1:${ports.api}`);
+    const pooled = new pg.Client({ connectionString: run.poolerUrl });
+    await pooled.connect();
+    try {
+      const { rows } = await pooled.query("select inet_server_port() as port");
+      assert.equal(rows[0].port, ports.db, "the printed pooler URL reaches the stack's database through the pooler");
+    } finally {
+      await pooled.end();
+    }
     assert.match(out, /curl -c cookies\.txt .*\n.*\/login/);
     assert.match(out, /npm run purge/);
     assert.match(out, /select count\(\*\) from sessions where expires_at > now\(\);/);

@@ -7,7 +7,7 @@ import { after, before, describe, test } from "node:test";
 import { CLEAR_BATCH_SIZE, CorruptSessionError } from "../../dist/esm/index.js";
 import {
   admin,
-  COUNTED_BACKENDS,
+  CONTRACT_BACKENDS,
   endPools,
   inMinutes,
   newSid,
@@ -20,7 +20,7 @@ import { keyOf } from "./support/keys.mjs";
 
 after(endPools);
 
-for (const [name, make] of Object.entries(COUNTED_BACKENDS)) {
+for (const [name, make] of Object.entries(CONTRACT_BACKENDS)) {
   describe(`store contract: ${name} backend`, () => {
     let store, calls;
     before(() => ({ store, calls } = make()));

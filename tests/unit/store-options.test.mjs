@@ -23,6 +23,7 @@ test("the defaults, with the one backend given", () => {
     onError: undefined,
     schema: "public",
     preparedStatements: true,
+    transactionPooler: false,
     backend: "client",
     connectPgSimple: undefined,
   });
@@ -55,6 +56,7 @@ test("every option given is taken as given", () => {
     maxDataBytes: 10,
     relaxedDurability: true,
     preparedStatements: false,
+    transactionPooler: false,
     backend: undefined,
     connectPgSimple: undefined,
   });
@@ -66,7 +68,7 @@ test("an unknown option is an error naming it and listing the known ones", () =>
     message: `SupabaseSessionStore: unknown option tableName; known options: ${KNOWN_OPTIONS.join(", ")}`,
   });
   assert.throws(() => parseStoreOptions({ client, a: 1, b: 2 }), /unknown options a, b;/);
-  assert.equal(KNOWN_OPTIONS.length, 12);
+  assert.equal(KNOWN_OPTIONS.length, 13);
 });
 
 test("exactly one backend", () => {

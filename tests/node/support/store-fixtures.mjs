@@ -7,8 +7,13 @@ import { quietPool, supabaseClient } from "./backends.mjs";
 import { requireEnv } from "./env.mjs";
 import { keyOf } from "./keys.mjs";
 
-export const { DATABASE_URL, SUPABASE_URL, SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY, SUPABASE_ANON_KEY: ANON_KEY } =
-  requireEnv("DATABASE_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY");
+export const {
+  DATABASE_URL,
+  DATABASE_POOLER_URL,
+  SUPABASE_URL,
+  SUPABASE_SERVICE_ROLE_KEY: SERVICE_ROLE_KEY,
+  SUPABASE_ANON_KEY: ANON_KEY,
+} = requireEnv("DATABASE_URL", "DATABASE_POOLER_URL", "SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY", "SUPABASE_ANON_KEY");
 
 /** A pool for looking at the database behind the store's back. */
 export const admin = quietPool({ connectionString: DATABASE_URL, max: 4 });
@@ -43,21 +48,29 @@ export async function row(sid) {
 }
 
 /**
+ * A store on a pg pool of `connectionString` whose round trips (pool.query() calls) are
+ * counted. The counting wrapper shows the pool's configuration as the pool does, so that
+ * the store sees through it where the pool connects (a transaction pooler or not).
+ */
+function countedPgStore(connectionString, options) {
+  const pool = track(quietPool({ connectionString, max: 20 }));
+  const calls = { count: 0 };
+  const counted = {
+    options: pool.options,
+    query: (...args) => {
+      calls.count++;
+      return pool.query(...args);
+    },
+  };
+  return { store: new SupabaseSessionStore({ pool: counted, ...options }), calls };
+}
+
+/**
  * Each backend builds a store whose database calls are counted: `calls.count` is the
  * number of round trips (pool.query() calls, or HTTP requests to the RPC endpoint).
  */
 export const COUNTED_BACKENDS = {
-  pg(options = {}) {
-    const pool = track(quietPool({ connectionString: DATABASE_URL, max: 20 }));
-    const calls = { count: 0 };
-    const counted = {
-      query: (...args) => {
-        calls.count++;
-        return pool.query(...args);
-      },
-    };
-    return { store: new SupabaseSessionStore({ pool: counted, ...options }), calls };
-  },
+  pg: (options = {}) => countedPgStore(DATABASE_URL, options),
   "supabase-js"(options = {}) {
     const calls = { count: 0 };
     const client = supabaseClient(SUPABASE_URL, SERVICE_ROLE_KEY, (input, init) => {
@@ -66,6 +79,17 @@ export const COUNTED_BACKENDS = {
     });
     return { store: new SupabaseSessionStore({ client, ...options }), calls };
   },
+};
+
+/**
+ * The backends of the store's contract: those above, and pg through the stack's transaction
+ * pooler (PgBouncer in transaction mode, Supavisor's port 6543 stand-in), given only the
+ * pooler's URL: the store must see the pooler there by itself (named statements fail there,
+ * "prepared statement ... already exists").
+ */
+export const CONTRACT_BACKENDS = {
+  ...COUNTED_BACKENDS,
+  "pg through a transaction pooler": (options = {}) => countedPgStore(DATABASE_POOLER_URL, options),
 };
 
 /** Lets pending callbacks (scheduled with process.nextTick) run. */
