@@ -46,14 +46,14 @@ async function startApp(store) {
     req.session.set("user", req.body.user);
     return { user: req.body.user };
   });
-  app.get("/me", async (req, reply) => {
+  app.get("/me", (req, reply) => {
     const user = req.session.get("user");
-    if (!user) return reply.code(401).send({ error: "not logged in" });
-    return { user, views: req.session.get("views") ?? 0 };
+    if (!user) reply.code(401).send({ error: "not logged in" });
+    else reply.send({ user, views: req.session.get("views") ?? 0 });
   });
-  app.post("/view", async (req) => {
+  app.post("/view", (req, reply) => {
     req.session.set("views", (req.session.get("views") ?? 0) + 1);
-    return { views: req.session.get("views") };
+    reply.send({ views: req.session.get("views") });
   });
   app.post("/logout", async (req) => {
     await req.session.destroy();
