@@ -36,6 +36,14 @@ export async function createApp({ store, secret, maxAgeSeconds = 86_400, logger 
     cookie: { secure: "auto", httpOnly: true, sameSite: "lax", maxAge: maxAgeSeconds * 1000 },
   });
 
+  // Client errors (a bad body, 415) as Fastify words them; anything else is the store failing
+  // (database down, wrong URL or key): a 503 that says so, the details in the log only.
+  app.setErrorHandler((err, req, reply) => {
+    if (err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
+    req.log.error(err);
+    return reply.code(503).send({ error: "session store unavailable" });
+  });
+
   const userOf = (req) => req.session.get("passport")?.user;
   const requireUser = (req, reply, done) => {
     if (userOf(req)) done();

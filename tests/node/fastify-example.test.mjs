@@ -84,3 +84,26 @@ for (const [name, settings] of Object.entries(BACKENDS)) {
     });
   });
 }
+
+describe("examples/fastify with its database unreachable", () => {
+  test("the store unreachable: 503 session store unavailable, not a stack page", async () => {
+    const down = startProcess(process.execPath, [path.join(root, "examples/fastify/server.mjs")], {
+      cwd: root,
+      env: {
+        ...inherited,
+        PORT: "0",
+        SESSION_SECRET: "fastify-example-test-secret-0123456789",
+        DATABASE_URL: "postgresql://postgres@127.0.0.1:1/postgres",
+      },
+      ready: /listening on (http:\/\/\S+)/,
+    });
+    try {
+      const [, url] = await down.match;
+      const res = await request(url, "/login", { method: "POST", body: ALICE });
+      assert.equal(res.status, 503);
+      assert.deepEqual(res.json, { error: "session store unavailable" });
+    } finally {
+      await down.stop();
+    }
+  });
+});
