@@ -55,6 +55,17 @@ async function startApp(store) {
     req.session.set("views", (req.session.get("views") ?? 0) + 1);
     reply.send({ views: req.session.get("views") });
   });
+  // reload: the stored session again, unsaved changes dropped; save: stored before the response.
+  app.post("/reload", async (req) => {
+    req.session.set("unsaved", true);
+    await req.session.reload();
+    return { user: req.session.get("user"), unsaved: req.session.get("unsaved") ?? false };
+  });
+  app.post("/save-now", async (req) => {
+    req.session.set("note", req.body.note);
+    await req.session.save();
+    return { saved: req.session.isSaved() };
+  });
   app.post("/logout", async (req) => {
     await req.session.destroy();
     return { ok: true };
@@ -118,6 +129,21 @@ for (const backend of Object.keys(COUNTING_BACKENDS)) {
       assert.equal(await liveRows(before), 0, "the old session destroyed");
       assert.equal((await request(app.url, "/me", { jar: old })).status, 401, "the old cookie finds nothing");
       assert.deepEqual((await request(app.url, "/me", { jar })).json, { user: "bob", views: 0 });
+    });
+
+    test("reload reads the stored session back; save stores it before the response", async () => {
+      const jar = new CookieJar();
+      await request(app.url, "/login", { method: "POST", jar, body: { user: "ann" } });
+      assert.deepEqual((await request(app.url, "/reload", { method: "POST", jar })).json, {
+        user: "ann",
+        unsaved: false,
+      });
+      const saved = await request(app.url, "/save-now", { method: "POST", jar, body: { note: "kept" } });
+      assert.deepEqual(saved.json, { saved: true });
+      const { rows } = await db.query("select data->>'note' as note from public.live_sessions where sid = $1", [
+        keyOf(sidOf(jar)),
+      ]);
+      assert.deepEqual(rows, [{ note: "kept" }]);
     });
 
     test("logout sticks: a request still in flight saves late and does not revive the session", async () => {
