@@ -24,8 +24,8 @@ function authenticate(username, password) {
  * The app on `store`. The user id goes in `passport.user`, where the store's per-user calls
  * (listUserSessions, destroyUserSession, destroyUserSessions) look for it, as Passport puts it.
  */
-export async function createApp({ store, secret, maxAgeSeconds = 86_400, logger = false }) {
-  const app = Fastify({ logger });
+export async function createApp({ store, secret, maxAgeSeconds = 86_400 }) {
+  const app = Fastify();
   // JSON bodies only: text/plain is a body a cross-site form can send without a preflight.
   app.removeContentTypeParser("text/plain");
   await app.register(fastifyCookie);
@@ -38,9 +38,9 @@ export async function createApp({ store, secret, maxAgeSeconds = 86_400, logger 
 
   // Client errors (a bad body, 415) as Fastify words them; anything else is the store failing
   // (database down, wrong URL or key): a 503 that says so, the details in the log only.
-  app.setErrorHandler((err, req, reply) => {
+  app.setErrorHandler((err, _req, reply) => {
     if (err.statusCode >= 400 && err.statusCode < 500) return reply.code(err.statusCode).send({ error: err.message });
-    req.log.error(err);
+    console.error(`request failed: ${err.message}`); // the message only: never the request's cookie
     return reply.code(503).send({ error: "session store unavailable" });
   });
 
