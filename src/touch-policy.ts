@@ -39,11 +39,14 @@ export class TouchPolicy {
   /**
    * Whether a save can be skipped: its data is the one the store last saved or read for the
    * session (same fingerprint) and its expiry moves the stored one by less than touchAfter.
-   * Skipping writes nothing, so it can neither change data nor revive a destroyed session.
+   * Skipping writes nothing, so it can neither change data nor revive a destroyed session. An
+   * expiry less than touchAfter away is never skipped: a save whose expiry is past deletes the
+   * session, on the database's clock, which may be ahead of this one.
    */
   unchangedSave(sid: string, expiry: Date | null, fingerprint: string | undefined): boolean {
+    if (fingerprint === undefined || (expiry && expiry.getTime() - Date.now() < this.#thresholdMs)) return false;
     const seen = this.#cache?.get(sid);
-    return fingerprint !== undefined && seen?.fingerprint === fingerprint && this.#closeTo(seen, expiry);
+    return seen?.fingerprint === fingerprint && this.#closeTo(seen, expiry);
   }
 
   #closeTo(seen: ExpiryEntry, expiry: Date | null): boolean {

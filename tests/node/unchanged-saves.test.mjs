@@ -61,6 +61,17 @@ for (const backend of Object.keys(COUNTING_BACKENDS)) {
       assert.equal((await store.get(id)).cart.b, 2);
     });
 
+    test("an unchanged save whose expiry is already past still deletes the session", async () => {
+      const { store, calls } = open();
+      const id = sid();
+      const base = Date.now();
+      await store.set(id, at(base, -29.9, { user: "ann" })); // expires in 6 s: within touchAfter of what follows
+      calls.length = 0;
+      await store.set(id, at(base, -31, { user: "ann" })); // expired a minute ago
+      assert.equal(writesIn(calls).length, 1, "written");
+      assert.equal(await store.get(id), null);
+    });
+
     test("a destroyed session stays destroyed: the same data saved again writes and is refused", async () => {
       const { store, calls } = open();
       const id = sid();

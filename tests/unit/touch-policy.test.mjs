@@ -59,50 +59,77 @@ test("it remembers at most its capacity of sessions", () => {
 });
 
 // Unchanged saves (@fastify/session's rolling `set` on every request): skipped like touches.
+// Expiries an hour and more ahead: an unchanged save's expiry must be more than touchAfter away.
+const BASE = Date.now() + 3_600_000;
+const inAnHour = (ms) => new Date(BASE + ms);
 const save = (data, expiry) => ({ kind: "save", expiry, fingerprint: dataFingerprint(data) });
 
 test("a save of the data last saved, moving the expiry by less than touchAfter, is skipped", () => {
   const policy = new TouchPolicy(10);
-  const data = { cookie: { expires: at(100_000).toISOString(), path: "/" }, views: 1 };
-  policy.rememberWrite("s", save(data, at(100_000)), monotonicNow());
-  const later = { cookie: { expires: at(105_000).toISOString(), path: "/" }, views: 1 };
-  assert.equal(policy.unchangedSave("s", at(105_000), policy.fingerprint(later)), true);
-  assert.equal(policy.unchangedSave("s", at(110_000), policy.fingerprint(later)), false, "moved by touchAfter");
+  const data = { cookie: { expires: inAnHour(100_000).toISOString(), path: "/" }, views: 1 };
+  policy.rememberWrite("s", save(data, inAnHour(100_000)), monotonicNow());
+  const later = { cookie: { expires: inAnHour(105_000).toISOString(), path: "/" }, views: 1 };
+  assert.equal(policy.unchangedSave("s", inAnHour(105_000), policy.fingerprint(later)), true);
+  assert.equal(policy.unchangedSave("s", inAnHour(110_000), policy.fingerprint(later)), false, "moved by touchAfter");
   const changed = { cookie: later.cookie, views: 2 };
-  assert.equal(policy.unchangedSave("s", at(105_000), policy.fingerprint(changed)), false, "data changed");
-  assert.equal(policy.unchangedSave("other", at(100_000), policy.fingerprint(data)), false, "unknown session");
+  assert.equal(policy.unchangedSave("s", inAnHour(105_000), policy.fingerprint(changed)), false, "data changed");
+  assert.equal(policy.unchangedSave("other", inAnHour(100_000), policy.fingerprint(data)), false, "unknown session");
 });
 
 test("touchAfter 0: no fingerprint, no save skipped", () => {
   const policy = new TouchPolicy(0);
   assert.equal(policy.fingerprint({ views: 1 }), undefined);
-  policy.rememberWrite("s", save({ views: 1 }, at(1_000)), monotonicNow());
-  assert.equal(policy.unchangedSave("s", at(1_000), dataFingerprint({ views: 1 })), false);
+  policy.rememberWrite("s", save({ views: 1 }, inAnHour(1_000)), monotonicNow());
+  assert.equal(policy.unchangedSave("s", inAnHour(1_000), dataFingerprint({ views: 1 })), false);
 });
 
 test("a read's data counts as last saved, unless a write of the session answered after the read was sent", () => {
   const policy = new TouchPolicy(10);
   const sentAt = monotonicNow();
-  policy.rememberRead("s", 100_000, { views: 1, cookie: { path: "/" } }, sentAt);
-  assert.equal(policy.unchangedSave("s", at(100_000), dataFingerprint({ cookie: { path: "/" }, views: 1 })), true);
+  policy.rememberRead("s", inAnHour(100_000).getTime(), { views: 1, cookie: { path: "/" } }, sentAt);
+  assert.equal(
+    policy.unchangedSave("s", inAnHour(100_000), dataFingerprint({ cookie: { path: "/" }, views: 1 })),
+    true,
+  );
   // A write answers, then a read sent before it answers with older data: the write's data stays known.
   const readSentAt = monotonicNow();
-  policy.rememberWrite("s", save({ views: 2 }, at(100_000)), readSentAt);
-  policy.rememberRead("s", 100_000, { views: 1 }, readSentAt);
-  assert.equal(policy.unchangedSave("s", at(100_000), dataFingerprint({ views: 1 })), false, "old data saved again");
-  assert.equal(policy.unchangedSave("s", at(100_000), dataFingerprint({ views: 2 })), true);
+  policy.rememberWrite("s", save({ views: 2 }, inAnHour(100_000)), readSentAt);
+  policy.rememberRead("s", inAnHour(100_000).getTime(), { views: 1 }, readSentAt);
+  assert.equal(
+    policy.unchangedSave("s", inAnHour(100_000), dataFingerprint({ views: 1 })),
+    false,
+    "old data saved again",
+  );
+  assert.equal(policy.unchangedSave("s", inAnHour(100_000), dataFingerprint({ views: 2 })), true);
 });
 
 test("a touch keeps the known data; a save that stored nothing and a failed call forget the session", () => {
   const policy = new TouchPolicy(10);
-  policy.rememberWrite("s", save({ views: 1 }, at(100_000)), monotonicNow());
-  policy.rememberOutcomes(new Map([["s", { kind: "touch", expiry: at(200_000) }]]), new Map([["s", "touched"]]), 0);
-  assert.equal(policy.unchangedSave("s", at(200_000), dataFingerprint({ views: 1 })), true);
-  policy.rememberOutcomes(new Map([["s", save({ views: 1 }, at(300_000))]]), new Map([["s", "destroyed"]]), 0);
-  assert.equal(policy.unchangedSave("s", at(200_000), dataFingerprint({ views: 1 })), false, "destroyed: forgotten");
-  policy.rememberWrite("t", save({ views: 1 }, at(100_000)), monotonicNow());
+  policy.rememberWrite("s", save({ views: 1 }, inAnHour(100_000)), monotonicNow());
+  policy.rememberOutcomes(
+    new Map([["s", { kind: "touch", expiry: inAnHour(200_000) }]]),
+    new Map([["s", "touched"]]),
+    0,
+  );
+  assert.equal(policy.unchangedSave("s", inAnHour(200_000), dataFingerprint({ views: 1 })), true);
+  policy.rememberOutcomes(new Map([["s", save({ views: 1 }, inAnHour(300_000))]]), new Map([["s", "destroyed"]]), 0);
+  assert.equal(
+    policy.unchangedSave("s", inAnHour(200_000), dataFingerprint({ views: 1 })),
+    false,
+    "destroyed: forgotten",
+  );
+  policy.rememberWrite("t", save({ views: 1 }, inAnHour(100_000)), monotonicNow());
   assert.throws(() => policy.forgetFailed(["t"], new Error("boom")), /boom/);
-  assert.equal(policy.unchangedSave("t", at(100_000), dataFingerprint({ views: 1 })), false, "failed: forgotten");
+  assert.equal(policy.unchangedSave("t", inAnHour(100_000), dataFingerprint({ views: 1 })), false, "failed: forgotten");
+});
+
+test("an unchanged save whose expiry is past, or less than touchAfter away, is never skipped", () => {
+  const policy = new TouchPolicy(10);
+  const data = { views: 1 };
+  const now = Date.now();
+  policy.rememberWrite("s", save(data, new Date(now + 5_000)), monotonicNow());
+  assert.equal(policy.unchangedSave("s", new Date(now + 4_000), dataFingerprint(data)), false, "4 s away");
+  assert.equal(policy.unchangedSave("s", new Date(now - 1_000), dataFingerprint(data)), false, "past: deletes");
 });
 
 test("dataFingerprint: the cookie's expiry fields and key order do not count; everything else does", () => {
@@ -111,10 +138,10 @@ test("dataFingerprint: the cookie's expiry fields and key order do not count; ev
       this._expires = expires;
     }
     toJSON() {
-      return { expires: this._expires, originalMaxAge: 60_000, originalExpires: at(1).toISOString(), path: "/" };
+      return { expires: this._expires, originalMaxAge: 60_000, originalExpires: inAnHour(1).toISOString(), path: "/" };
     }
   }
-  const saved = { cookie: new Cookie(at(1_000)), passport: { user: "u1" } };
+  const saved = { cookie: new Cookie(inAnHour(1_000)), passport: { user: "u1" } };
   const read = { passport: { user: "u1" }, cookie: { path: "/", originalMaxAge: 60_000, expires: "x" } };
   assert.equal(dataFingerprint(saved), dataFingerprint(read));
   assert.notEqual(dataFingerprint(saved), dataFingerprint({ ...read, cookie: { ...read.cookie, path: "/a" } }));
