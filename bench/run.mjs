@@ -39,6 +39,7 @@ const { values: flags } = parseArgs({
     soak: { type: "string" },
     name: { type: "string" },
     only: { type: "string" },
+    workloads: { type: "string" },
   },
 });
 
@@ -70,6 +71,11 @@ const SECTIONS = ["workloads", "cleanup", "limits", "memory"];
 const sections = flags.only ? flags.only.split(",") : SECTIONS;
 const unknown = sections.filter((x) => !SECTIONS.includes(x));
 if (unknown.length) throw new Error(`--only takes ${SECTIONS.join(", ")}; got ${unknown.join(", ")}`);
+// --workloads fastify-mix,fastify-mix-touchafter: a subset of the workloads section.
+const workloads = flags.workloads ? WORKLOADS.filter((w) => flags.workloads.split(",").includes(w.id)) : WORKLOADS;
+if (flags.workloads && workloads.length !== flags.workloads.split(",").length) {
+  throw new Error(`--workloads takes ${WORKLOADS.map((w) => w.id).join(", ")}; got ${flags.workloads}`);
+}
 const LIVE = 10_000;
 const GETTERS = 8;
 
@@ -139,6 +145,7 @@ const PROFILE_WORKLOADS = ["get", "touch", "set"];
  * (supabase-js through the local gateway, a reference only).
  */
 function runners(workload, api) {
+  if (workload.clients) return workload.clients.filter((id) => id !== "store-supabase-js" || api);
   const list = [];
   if (!workload.storesOnly) list.push("pgbench:cps", "connect-pg-simple");
   list.push("store-pg", "store-pg-unprepared");
@@ -324,13 +331,13 @@ async function main() {
     const rows = [];
     const profiled = [];
     if (sections.includes("workloads")) {
-      for (const workload of WORKLOADS) {
+      for (const workload of workloads) {
         for (const concurrency of profile.concurrencies) {
           rows.push(...await cell(runners(workload, api), workload, concurrency));
         }
       }
       const profileC = profile.concurrencies.includes(8) ? 8 : profile.concurrencies[0];
-      for (const workload of WORKLOADS.filter((w) => PROFILE_WORKLOADS.includes(w.id))) {
+      for (const workload of workloads.filter((w) => PROFILE_WORKLOADS.includes(w.id))) {
         profiled.push(...await cell(PROFILE_ROWS, workload, profileC));
       }
     }
@@ -381,7 +388,7 @@ async function main() {
         loadAtStart,
         ...profile,
       },
-      workloads: WORKLOADS,
+      workloads,
       concurrencies: profile.concurrencies,
       rows,
       profiled,

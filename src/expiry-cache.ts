@@ -8,6 +8,10 @@ export interface ExpiryEntry {
    * bounds how far the next ttl expiry would move it.
    */
   ttlWrittenAt?: number;
+  /** The dataFingerprint of the data the store last saved or read, when it is known to be the stored one. */
+  fingerprint?: string;
+  /** When (performance.now()) the store's last write of the session answered: a read sent before may be older. */
+  writtenAt?: number;
 }
 
 /** A least-recently-used map of session id to ExpiryEntry holding at most `capacity` sessions. */

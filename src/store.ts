@@ -66,6 +66,7 @@ export class SupabaseSessionStore extends session.Store {
   override get(sid: string, callback?: Callback<SessionData | null>): Promise<SessionData | null> {
     return withCallback(callback, async () => {
       const key = keyOf(sid);
+      const sentAt = monotonicNow();
       const row = await this.#gets.add(key, undefined);
       if (!row) {
         this.#touchPolicy.forget(key);
@@ -74,7 +75,7 @@ export class SupabaseSessionStore extends session.Store {
         return (await this.#oldTable?.find(sid, write, (err) => this.#report(err))) ?? null;
       }
       const data = this.#parse(key, row.data);
-      if (data) this.#touchPolicy.remember(key, { expiresMs: toEpochMs(row.expires_at) });
+      if (data) this.#touchPolicy.rememberRead(key, toEpochMs(row.expires_at), data, sentAt);
       return data;
     });
   }
@@ -82,14 +83,18 @@ export class SupabaseSessionStore extends session.Store {
   /**
    * Stores the session; an expiry already past deletes it instead; a destroyed session stays
    * destroyed (the save succeeds, stores nothing, and the store emits `destroyedSave`).
-   * Writes that arrive together share one round trip (and one commit).
+   * With `touchAfter`, a save of the data the store last saved or read (but for the cookie's expiry) moving
+   * the expiry by less than that writes nothing (@fastify/session's rolling saves). Writes that arrive
+   * together share one round trip (and one commit).
    */
   override set(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
       const key = keyOf(sid);
       const { json, bytes } = serializeSession(sess, this.maxDataBytes);
       const expiry = cookieExpiry(sess);
-      const outcome = await this.#writes.add(key, { kind: "save", json, bytes, expiry });
+      const fingerprint = this.#touchPolicy.fingerprint(sess);
+      if (this.#touchPolicy.unchangedSave(key, expiry, fingerprint)) return;
+      const outcome = await this.#writes.add(key, { kind: "save", json, bytes, expiry, fingerprint });
       // No session id in the event: listeners tend to log what they get.
       if (outcome === "destroyed") this.emit("destroyedSave");
       if (outcome === "stored") await this.#oldTable?.saved(sid, key, json, expiry);
@@ -97,10 +102,8 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /**
-   * Moves the session's expiry, never its data. With `touchAfter`, a touch that would move the
-   * expiry the store last saw by less than that makes no round trip, and the database skips
-   * the write when the stored expiry is that close anyway. Writes that arrive while one is in
-   * flight share the next round trip.
+   * Moves the session's expiry, never its data. With `touchAfter`, a touch moving the expiry the store last
+   * saw by less than that makes no round trip, and the database skips it when the stored expiry is that close.
    */
   override touch(sid: string, sess: SessionData, callback?: Callback<void>): Promise<void> {
     return withCallback(callback, async () => {
@@ -121,18 +124,16 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /**
-   * One call for a batch of writes (planWrites decides which); remembers the expiry
-   * of each session written, forgets each save that stored nothing.
+   * One call for a batch of writes (planWrites decides which); remembers what each session written was
+   * given, forgets each save that stored nothing and every session of a failed call.
    */
   async #writeBatch(batch: Map<string, PendingWrite>): Promise<Map<string, WriteOutcome>> {
     const sentAt = monotonicNow();
     const plan = planWrites(batch, this);
-    const outcomes = plan.outcomes(await this.#call(plan.shape, plan.fn, plan.args));
-    for (const [sid, write] of batch) {
-      const outcome = outcomes.get(sid);
-      if (outcome === "stored" || outcome === "touched") this.#touchPolicy.rememberWrite(sid, write.expiry, sentAt);
-      else if (write.kind === "save") this.#touchPolicy.forget(sid);
-    }
+    const answer = await this.#call(plan.shape, plan.fn, plan.args)
+      .catch((err: unknown) => this.#touchPolicy.forgetFailed(batch.keys(), err));
+    const outcomes = plan.outcomes(answer);
+    this.#touchPolicy.rememberOutcomes(batch, outcomes, sentAt);
     return outcomes;
   }
 
@@ -184,9 +185,8 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /**
-   * Ends the session with handle `id` if it is one of the Passport user's, for good (as
-   * `destroy`); resolves with whether it ended one. The ownership check is in the same SQL
-   * statement: a handle of another user's session ends nothing.
+   * Ends the session with handle `id` if it is one of the Passport user's, for good (as `destroy`); resolves
+   * with whether it ended one. The ownership check is in the same SQL statement.
    */
   destroyUserSession(userId: string | number, id: string, callback?: Callback<boolean>): Promise<boolean> {
     return withCallback(callback, async () => {
@@ -199,10 +199,9 @@ export class SupabaseSessionStore extends session.Store {
   }
 
   /**
-   * Every live session by handle, not by id as express-session documents it: the database holds
-   * only keys (the handle is the key: see `sessionHandle`; `get` of a handle finds nothing).
-   * Corrupt ones are reported and left out. Read in pages of LIST_PAGE_SIZE in key order, one
-   * round trip each, so no row cap cuts it; not a snapshot of concurrent writes.
+   * Every live session by handle, not by id as express-session documents it: the database holds only keys
+   * (see `sessionHandle`). Corrupt ones are reported and left out. Read in pages of LIST_PAGE_SIZE in key
+   * order, one round trip each, so no row cap cuts it; not a snapshot of concurrent writes.
    */
   override all(callback?: Callback<Record<string, SessionData>>): Promise<Record<string, SessionData>> {
     return withCallback(callback, async () => {

@@ -8,7 +8,8 @@ import { JsonArg, sidOf } from "./backend.js";
  * called) or a touch, with the cookie's expiry.
  */
 export type PendingWrite = SaveWrite | TouchWrite;
-export type SaveWrite = { kind: "save"; json: string; bytes: number; expiry: Date | null };
+/** A save's `fingerprint` (dataFingerprint, when touchAfter is on) is remembered once it is stored. */
+export type SaveWrite = { kind: "save"; json: string; bytes: number; expiry: Date | null; fingerprint?: string };
 export type TouchWrite = { kind: "touch"; expiry: Date | null };
 /** What a write did to its session: a save's outcome (session_save_one), or "touched" when a touch wrote. */
 export type WriteOutcome = "stored" | "expired" | "destroyed" | "touched";

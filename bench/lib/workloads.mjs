@@ -20,6 +20,20 @@ async function request(client, live) {
   else await client.set(sid, modified(sess));
 }
 
+/**
+ * A request under @fastify/session's defaults (rolling): it loads the session, then saves it
+ * with a full `set`, never a touch; 90% of the sessions saved are unchanged but for the
+ * cookie's expiry, 10% changed.
+ */
+async function fastifyRequest(client, live) {
+  const sid = randomLiveSid(live);
+  const sess = await getLive(client, sid);
+  await client.set(sid, Math.random() < 0.9 ? refreshed(sess) : modified(sess));
+}
+
+/** The rows of the Fastify mixes: pgbench has no script for them. */
+const FASTIFY_CLIENTS = ["connect-pg-simple", "store-pg", "store-pg-unprepared", "store-supabase-js"];
+
 export const WORKLOADS = [
   {
     id: "get",
@@ -53,5 +67,21 @@ export const WORKLOADS = [
     baseline: "mix",
     storesOnly: true,
     op: (client, live) => () => request(client, live),
+  },
+  {
+    id: "fastify-mix",
+    title: "Fastify request mix (get, then set: 90% unchanged, 10% changed)",
+    writes: true,
+    clients: FASTIFY_CLIENTS,
+    op: (client, live) => () => fastifyRequest(client, live),
+  },
+  {
+    id: "fastify-mix-touchafter",
+    title: `Fastify request mix with touchAfter = ${TOUCH_AFTER_SECONDS} s`,
+    writes: true,
+    touchAfter: TOUCH_AFTER_SECONDS,
+    baseline: "fastify-mix",
+    clients: FASTIFY_CLIENTS.filter((id) => id !== "connect-pg-simple"),
+    op: (client, live) => () => fastifyRequest(client, live),
   },
 ];
