@@ -332,3 +332,81 @@ describe("the example app in Chromium, JavaScript off", () => {
     await page.browserContext().close();
   });
 });
+
+describe("sign-in limits, per client IP and per account, in Chromium", () => {
+  // Low limits, and the client address as a reverse proxy reports it (TRUST_PROXY): each
+  // device below sends its own X-Forwarded-For, as the proxy would for clients on two networks.
+  const LIMITS = { perAccount: 3, perIp: 6 };
+  let limited;
+  before(async () => {
+    limited = await startExampleApp({
+      SUPABASE_URL: env.SUPABASE_URL,
+      SUPABASE_SECRET_KEY: env.SUPABASE_SECRET_KEY,
+      TRUST_PROXY: "loopback",
+      LOGIN_FAILURES_PER_ACCOUNT: String(LIMITS.perAccount),
+      LOGIN_FAILURES_PER_IP: String(LIMITS.perIp),
+    });
+  });
+
+  async function deviceAt(ip) {
+    const page = await device();
+    await page.setExtraHTTPHeaders({ "X-Forwarded-For": ip });
+    return page;
+  }
+
+  async function tryLogin(page, { username, password }) {
+    await page.goto(limited.url);
+    await page.type('input[name="username"]', username);
+    await page.type('input[name="password"]', password);
+    return submit(page, 'form[action="/login"] button[type="submit"]');
+  }
+
+  const jsonLogin = (ip, credentials) =>
+    fetch(new URL("/login", limited.url), {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json", "x-forwarded-for": ip },
+      body: JSON.stringify(credentials),
+    });
+
+  test("an account's failed sign-ins pause it from every IP, with a page that says so; other accounts sign in", async () => {
+    const guesser = await deviceAt("203.0.113.7");
+    for (let i = 0; i < LIMITS.perAccount; i++) {
+      assert.equal((await tryLogin(guesser, { ...ALICE, password: `guess-${i}` })).status(), 401, `failure ${i}`);
+    }
+    const refused = await tryLogin(guesser, ALICE);
+    assert.equal(refused.status(), 429, "the right password is refused too once the account is paused");
+    assert.equal(await guesser.$eval("h1", (h) => h.textContent), "Too many sign-in attempts");
+    assert.match(await guesser.$eval("main p", (p) => p.textContent), /Try again in 15 minutes\./);
+    assert.ok(Number(refused.headers()["retry-after"]) > 0, "Retry-After says when");
+    if (process.env.TEST_SCREENSHOT_DIR) {
+      await guesser.screenshot({ path: `${process.env.TEST_SCREENSHOT_DIR}/login-limited.png` });
+    }
+    assert.equal(await showsSignInForm(guesser), false, "no sign-in form on the refusal page");
+
+    const owner = await deviceAt("198.51.100.4");
+    assert.equal((await tryLogin(owner, ALICE)).status(), 429, "the account is paused from another IP as well");
+    const api = await jsonLogin("198.51.100.4", ALICE);
+    assert.equal(api.status, 429);
+    assert.deepEqual(Object.keys(await api.json()), ["error", "retryAfterSeconds"]);
+
+    assert.equal((await tryLogin(guesser, BOB)).status(), 200, "another account signs in from the guesser's IP");
+    assert.match(await guesser.$eval(".who", (w) => w.textContent), /bob/);
+    await Promise.all([guesser, owner].map((page) => page.browserContext().close()));
+  });
+
+  test("an IP's failed sign-ins across many accounts pause that IP only; another IP signs in", async () => {
+    const sprayer = await deviceAt("203.0.113.99");
+    for (let i = 0; i < LIMITS.perIp; i++) {
+      const response = await tryLogin(sprayer, { username: `user-${i}`, password: "password1" });
+      assert.equal(response.status(), 401, `failure ${i}: one per account, below the account limit`);
+    }
+    assert.equal((await tryLogin(sprayer, BOB)).status(), 429, "the IP is paused, even for a right password");
+    assert.equal(await sprayer.$eval("h1", (h) => h.textContent), "Too many sign-in attempts");
+    assert.equal((await jsonLogin("203.0.113.99", BOB)).status, 429);
+
+    const elsewhere = await deviceAt("192.0.2.50");
+    assert.equal((await tryLogin(elsewhere, BOB)).status(), 200, "the same account from another IP signs in");
+    assert.match(await elsewhere.$eval(".who", (w) => w.textContent), /bob/);
+    await Promise.all([sprayer, elsewhere].map((page) => page.browserContext().close()));
+  });
+});
