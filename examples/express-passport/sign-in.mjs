@@ -1,6 +1,6 @@
 // Signing in: Passport's local strategy, the sign-in limits around it, and the session
-// changes a sign-in makes (a new id, the device). Also the one thing an anonymous
-// visitor's session holds, the sign-in form's CSRF token.
+// changes a sign-in makes (a new id, a full lifetime, the device). Also the one thing an
+// anonymous visitor's session holds, the sign-in form's CSRF token, and its short life.
 import { Passport } from "passport";
 import { Strategy as LocalStrategy } from "passport-local";
 import { csrfToken, isJsonRequest } from "./csrf.mjs";
@@ -10,9 +10,16 @@ import { sendPage, tooManyAttempts } from "./responses.mjs";
 
 // The header is the client's to choose: bounded, so that it cannot bloat every stored session.
 const MAX_USER_AGENT_LENGTH = 512;
+// How long an anonymous session lives: long enough to fill in the sign-in form, then gone.
+const ANONYMOUS_MAX_AGE_MS = 10 * 60 * 1000;
 
-/** The sign-in form's CSRF token: what makes an anonymous session worth storing. */
-export function signInFormToken(req, _maxAgeMs) {
+/**
+ * The sign-in form's CSRF token. An anonymous session is stored only when this is first
+ * called (saveUninitialized is off and nothing else writes to it), and with a lifetime of
+ * minutes, not the signed-in one: a visitor who never signs in leaves a row that expires soon.
+ */
+export function signInFormToken(req, maxAgeMs) {
+  if (req.session.csrfToken === undefined) req.session.cookie.maxAge = Math.min(ANONYMOUS_MAX_AGE_MS, maxAgeMs);
   return csrfToken(req.session);
 }
 
@@ -20,7 +27,7 @@ export function signInFormToken(req, _maxAgeMs) {
  * @param {object} options
  * @param {{ findById(id: string): object|null, authenticate(u: string, p: string): Promise<object|null> }} options.users
  * @param {object} [options.loginLimits]  see login-limits.mjs
- * @param {number} options.maxAgeMs  the signed-in session's lifetime
+ * @param {number} options.maxAgeMs  the anonymous session's lifetime is at most this
  * @param {(req: object, res: object, user: object) => void} options.signedIn  answers a successful sign-in
  */
 export function createSignIn({ users, loginLimits, maxAgeMs, signedIn }) {
@@ -36,8 +43,9 @@ export function createSignIn({ users, loginLimits, maxAgeMs, signedIn }) {
 
   /** Logs `user` in on a new session (its own id, CSRF token and lifetime) that remembers `device`. */
   const signIn = (req, user, device, callback) => {
-    // req.login regenerates the session (new id, old one destroyed) before storing the
-    // user: a session id planted before login never becomes an authenticated one.
+    // req.login regenerates the session (new id, old one destroyed, the configured maxAge)
+    // before storing the user: a session id planted before login never becomes an
+    // authenticated one, and the anonymous session's short life does not carry over.
     req.login(user, (err) => {
       if (err) return callback(err);
       req.session.device = device;

@@ -162,6 +162,61 @@ describe("the example app in Chromium, JavaScript off", () => {
     await page.browserContext().close();
   });
 
+  test("an anonymous visitor's session is stored only for the sign-in form's token, and lives minutes", async () => {
+    const page = await device();
+    await page.goto(new URL("/no-such-page", app.url).href);
+    assert.equal(await sidOf(page), undefined, "a page without a form starts no session");
+    await page.goto(app.url);
+    const sid = await sidOf(page);
+    assert.ok(sid, "the sign-in form needs a session for its CSRF token");
+    const { rows: [anonymous] } = await db.query(
+      "select data, extract(epoch from expires_at - now()) as ttl from public.sessions where sid = $1",
+      [keyOf(sid)],
+    );
+    assert.deepEqual(Object.keys(anonymous.data).sort(), ["cookie", "csrfToken"], "it holds the token, nothing else");
+    assert.ok(anonymous.ttl > 9 * 60 && anonymous.ttl <= 10 * 60, `it expires in 10 minutes: ${anonymous.ttl} s`);
+    const cookie = (await page.browserContext().cookies()).find((c) => c.name === "sid");
+    assert.ok(cookie.expires * 1000 - Date.now() <= 10 * 60 * 1000 + 5000, "and so does its cookie");
+
+    await page.type('input[name="username"]', ALICE.username);
+    await page.type('input[name="password"]', ALICE.password);
+    await submit(page, 'form[action="/login"] button[type="submit"]');
+    const { rows: [signedIn] } = await db.query(
+      "select extract(epoch from expires_at - now()) as ttl from public.sessions where sid = $1",
+      [keyOf(await sidOf(page))],
+    );
+    assert.ok(signedIn.ttl > 23 * 60 * 60, `the signed-in session gets the full day: ${signedIn.ttl} s`);
+    await page.browserContext().close();
+  });
+
+  test("session fixation: a session id planted in a browser before sign-in is dead after it", async () => {
+    // The attacker starts an anonymous session of their own and plants its cookie in the
+    // victim's browser (a sibling subdomain can set it); the victim then signs in.
+    const attacker = await device();
+    await attacker.goto(app.url);
+    const planted = (await attacker.browserContext().cookies()).find((c) => c.name === "sid");
+    const victim = await device();
+    const { name, value, domain, path, httpOnly, sameSite } = planted;
+    await victim.browserContext().setCookie({ name, value, domain, path, httpOnly, sameSite });
+    await victim.goto(app.url);
+    assert.equal(await sidOf(victim), sessionIdOf(value), "the victim's browser uses the planted session");
+    await victim.type('input[name="username"]', ALICE.username);
+    await victim.type('input[name="password"]', ALICE.password);
+    assert.equal((await submit(victim, 'form[action="/login"] button[type="submit"]')).status(), 200);
+    assert.match(await victim.$eval(".who", (w) => w.textContent), /alice/);
+    assert.notEqual(await sidOf(victim), sessionIdOf(value), "signing in replaced the planted id");
+
+    await attacker.reload();
+    assert.ok(await showsSignInForm(attacker), "the attacker's copy of the id is not signed in");
+    assert.notEqual(await sidOf(attacker), sessionIdOf(value), "and the app gave it a new session, not the old one");
+    assert.equal(await isLive(sessionIdOf(value)), false, "the planted id is dead in the database");
+    const api = await fetch(new URL("/me", app.url), { headers: { cookie: `sid=${value}` } });
+    assert.equal(api.status, 401, "and to the API");
+    await victim.reload();
+    assert.match(await victim.$eval(".who", (w) => w.textContent), /alice/, "the victim stays signed in");
+    await Promise.all([attacker, victim].map((page) => page.browserContext().close()));
+  });
+
   test("log out: the form ends this session, and its id is dead in the database", async () => {
     const page = await device();
     await signIn(page, BOB);
