@@ -30,6 +30,13 @@ function seconds(env, name) {
   return value;
 }
 
+/** A positive whole number from the environment, or undefined when unset. */
+function count(env, name) {
+  if (env[name] === undefined || env[name] === "") return undefined;
+  if (!/^[1-9]\d*$/.test(env[name])) fail(`${name} must be a whole number of at least 1, got "${env[name]}"`);
+  return Number(env[name]);
+}
+
 function backendOptions(env) {
   if (env.SUPABASE_URL) {
     const key = env.SUPABASE_SECRET_KEY || env.SUPABASE_SERVICE_ROLE_KEY;
@@ -55,8 +62,8 @@ const touchAfter = seconds(env, "SESSION_TOUCH_AFTER") ?? Math.min(60, maxAge / 
 const secrets = parseSecrets(env.SESSION_SECRET);
 const loginWindow = seconds(env, "LOGIN_FAILURE_WINDOW");
 const loginLimits = {
-  perAccount: env.LOGIN_FAILURES_PER_ACCOUNT ? Number(env.LOGIN_FAILURES_PER_ACCOUNT) : undefined,
-  perIp: env.LOGIN_FAILURES_PER_IP ? Number(env.LOGIN_FAILURES_PER_IP) : undefined,
+  perAccount: count(env, "LOGIN_FAILURES_PER_ACCOUNT"),
+  perIp: count(env, "LOGIN_FAILURES_PER_IP"),
   windowMs: loginWindow === undefined ? undefined : loginWindow * 1000,
 };
 
