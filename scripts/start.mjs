@@ -59,6 +59,16 @@ function buildIfStale() {
   if (res.status !== 0) throw new Error("npm run build failed");
 }
 
+/**
+ * The database URL with `sslmode=disable`: the local cluster has no TLS, and the Supabase CLI
+ * (`supabase db push --db-url`) refuses a URL without it ("tls error"); psql and pg accept it too.
+ */
+function forEveryCommand(url) {
+  const u = new URL(url);
+  u.searchParams.set("sslmode", "disable");
+  return u.href;
+}
+
 /** The stack's URLs and keys in a private file, for curl and psql in another terminal. */
 function writeEnvFile(env, appUrl) {
   const file = path.join(dir, "stack.env");
@@ -164,7 +174,8 @@ try {
       shutdown(1);
     });
   }
-  printReady(stack.env, appUrl, writeEnvFile(stack.env, appUrl));
+  const shown = { ...stack.env, DATABASE_URL: forEveryCommand(stack.env.DATABASE_URL) };
+  printReady(shown, appUrl, writeEnvFile(shown, appUrl));
 } catch (err) {
   // A Ctrl-C while the app starts makes its start-up fail too: that is no failure.
   if (!stopping) process.stderr.write(`npm start failed: ${err.message}\n`);

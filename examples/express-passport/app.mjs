@@ -6,17 +6,14 @@
 import { fileURLToPath } from "node:url";
 import express from "express";
 import session from "express-session";
-import { Passport } from "passport";
-import { Strategy as LocalStrategy } from "passport-local";
 import { csrfProtection, csrfToken, isJsonRequest } from "./csrf.mjs";
 import { accountPage, loginPage } from "./pages.mjs";
 import { refuse, sendPage, sessionViews } from "./responses.mjs";
 import { sessionSecrets } from "./settings.mjs";
+import { createSignIn, signInFormToken } from "./sign-in.mjs";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const PUBLIC_DIR = fileURLToPath(new URL("./public/", import.meta.url));
-// The header is the client's to choose: bounded, so that it cannot bloat every stored session.
-const MAX_USER_AGENT_LENGTH = 512;
 // Pages load their stylesheet and icon from here and nothing else: no script at all, no
 // framing (clickjacking of the "end session" buttons), forms only to this origin.
 const CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; " +
@@ -38,6 +35,7 @@ const NOTICES = {
  * @param {boolean|number|string} [options.trustProxy]  Express "trust proxy" (behind Coolify, Traefik, nginx...)
  * @param {{ findById(id: string): object|null, authenticate(u: string, p: string): Promise<object|null> }} options.users
  * @param {number} [options.maxAgeMs]  session lifetime since the last request (rolling), 24 h by default
+ * @param {{ perAccount?: number, perIp?: number, windowMs?: number }} [options.loginLimits]  see login-limits.mjs
  * @param {(err: Error) => void} [options.log]  where unexpected errors go
  */
 export function createApp(
@@ -48,6 +46,7 @@ export function createApp(
     trustProxy = false,
     users,
     maxAgeMs = DAY_MS,
+    loginLimits,
     log = (err) => console.error(err),
   },
 ) {
@@ -95,14 +94,19 @@ export function createApp(
     });
   });
 
-  const passport = new Passport();
-  passport.use(
-    new LocalStrategy((username, password, done) => {
-      users.authenticate(username, password).then((user) => done(null, user ?? false), done);
-    }),
-  );
-  passport.serializeUser((user, done) => done(null, user.id));
-  passport.deserializeUser((id, done) => done(null, users.findById(id) ?? false));
+  const publicUser = (user) => ({ id: user.id, username: user.username });
+  // An action's answer: JSON to the API, back to the start page (post/redirect/get) for a form.
+  const answer = (req, res, body, notice) => {
+    if (isJsonRequest(req)) return res.json(body);
+    res.redirect(303, notice ? `/?done=${notice}` : "/");
+  };
+
+  const { passport, signIn, login } = createSignIn({
+    users,
+    loginLimits,
+    maxAgeMs,
+    signedIn: (req, res, user) => answer(req, res, { user: publicUser(user) }),
+  });
   app.use(passport.session());
 
   // Before every route: a state-changing request that fails the check changes nothing.
@@ -115,34 +119,12 @@ export function createApp(
     })
   ));
 
-  const publicUser = (user) => ({ id: user.id, username: user.username });
   const requireUser = (req, res, next) => {
     if (req.user) return next();
     // A signed-out browser's form goes back to the sign-in page; the API says 401.
     if (req.method === "POST" && !isJsonRequest(req)) return res.redirect(303, "/");
     res.status(401).json({ error: "not logged in" });
   };
-  // An action's answer: JSON to the API, back to the start page (post/redirect/get) for a form.
-  const answer = (req, res, body, notice) => {
-    if (isJsonRequest(req)) return res.json(body);
-    res.redirect(303, notice ? `/?done=${notice}` : "/");
-  };
-
-  /** Logs `user` in on a new session (its own id and CSRF token) that remembers `device`. */
-  const signIn = (req, user, device, callback) => {
-    // req.login regenerates the session (new id, old one destroyed) before storing the
-    // user: a session id planted before login never becomes an authenticated one.
-    req.login(user, (err) => {
-      if (err) return callback(err);
-      req.session.device = device;
-      csrfToken(req.session);
-      // Saved before answering: express-session would save at the end of the response, but
-      // it sends a redirect's headers first, and the browser's next request could load the
-      // session as Passport saved it, without these, and write it back so.
-      req.session.save(callback);
-    });
-  };
-
   const sessionsOf = async (req) => {
     const records = await store.listUserSessions(req.user.id);
     return sessionViews(records, store.sessionHandle(req.sessionID));
@@ -150,7 +132,7 @@ export function createApp(
 
   app.get("/", async (req, res, next) => {
     try {
-      if (!req.user) return sendPage(res, 200, loginPage({ csrfToken: csrfToken(req.session) }));
+      if (!req.user) return sendPage(res, 200, loginPage({ csrfToken: signInFormToken(req, maxAgeMs) }));
       sendPage(
         res,
         200,
@@ -166,30 +148,7 @@ export function createApp(
     }
   });
 
-  app.post("/login", (req, res, next) => {
-    passport.authenticate("local", (err, user) => {
-      if (err) return next(err);
-      if (!user) {
-        if (isJsonRequest(req)) return res.status(401).json({ error: "invalid username or password" });
-        const tried = typeof req.body?.username === "string" ? req.body.username : "";
-        return sendPage(
-          res,
-          401,
-          loginPage({ csrfToken: csrfToken(req.session), username: tried, error: "Wrong username or password." }),
-        );
-      }
-      const device = {
-        userAgent: (req.get("user-agent") ?? "").slice(0, MAX_USER_AGENT_LENGTH),
-        signedInAt: new Date().toISOString(),
-      };
-      signIn(
-        req,
-        user,
-        device,
-        (loginErr) => (loginErr ? next(loginErr) : answer(req, res, { user: publicUser(user) })),
-      );
-    })(req, res, next);
-  });
+  app.post("/login", login);
 
   app.get("/me", requireUser, (req, res) => res.json({ user: publicUser(req.user) }));
 

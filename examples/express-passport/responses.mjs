@@ -27,3 +27,22 @@ export function refuse(req, res, status, { error, title, message }) {
   if (req.accepts(["json", "html"]) === "html") return sendPage(res, status, messagePage({ title, message }));
   res.status(status).json({ error });
 }
+
+/** POST /login refused by the sign-in limits, with when to try again (Retry-After, in seconds). */
+export function tooManyAttempts(req, res, waitMs) {
+  const seconds = Math.ceil(waitMs / 1000);
+  const minutes = Math.ceil(seconds / 60);
+  res.set("Retry-After", String(seconds));
+  if (req.accepts(["json", "html"]) !== "html") {
+    return res.status(429).json({ error: "too many failed logins", retryAfterSeconds: seconds });
+  }
+  sendPage(
+    res,
+    429,
+    messagePage({
+      title: "Too many sign-in attempts",
+      message: `Sign-in is paused after too many failed attempts for this account or from this network. ` +
+        `Try again in ${minutes === 1 ? "1 minute" : `${minutes} minutes`}.`,
+    }),
+  );
+}

@@ -4,7 +4,8 @@
 //   SUPABASE_URL + SUPABASE_SECRET_KEY (or SUPABASE_SERVICE_ROLE_KEY)  supabase-js backend
 //   DATABASE_URL                                                        pg backend (used when SUPABASE_URL is unset)
 //   PORT (3000), HOST (all interfaces), NODE_ENV=production, SESSION_SECRET (comma-separated: rotation),
-//   TRUST_PROXY, SESSION_MAX_AGE (seconds, 86400), SESSION_TOUCH_AFTER (seconds, min(60, SESSION_MAX_AGE / 10))
+//   TRUST_PROXY, SESSION_MAX_AGE (seconds, 86400), SESSION_TOUCH_AFTER (seconds, min(60, SESSION_MAX_AGE / 10)),
+//   LOGIN_FAILURES_PER_ACCOUNT (5), LOGIN_FAILURES_PER_IP (50), LOGIN_FAILURE_WINDOW (seconds, 900)
 //
 // Logs one "listening" line when ready; SIGINT/SIGTERM stop it gracefully.
 import { createClient } from "@supabase/supabase-js";
@@ -27,6 +28,13 @@ function seconds(env, name) {
   const value = Number(env[name]);
   if (!Number.isFinite(value) || value < 0) fail(`${name} must be a number of seconds, got "${env[name]}"`);
   return value;
+}
+
+/** A positive whole number from the environment, or undefined when unset. */
+function count(env, name) {
+  if (env[name] === undefined || env[name] === "") return undefined;
+  if (!/^[1-9]\d*$/.test(env[name])) fail(`${name} must be a whole number of at least 1, got "${env[name]}"`);
+  return Number(env[name]);
 }
 
 function backendOptions(env) {
@@ -52,6 +60,12 @@ const maxAge = seconds(env, "SESSION_MAX_AGE") ?? 24 * 60 * 60;
 // to maxAge, so a session never loses more than a tenth of its lifetime to throttling.
 const touchAfter = seconds(env, "SESSION_TOUCH_AFTER") ?? Math.min(60, maxAge / 10);
 const secrets = parseSecrets(env.SESSION_SECRET);
+const loginWindow = seconds(env, "LOGIN_FAILURE_WINDOW");
+const loginLimits = {
+  perAccount: count(env, "LOGIN_FAILURES_PER_ACCOUNT"),
+  perIp: count(env, "LOGIN_FAILURES_PER_IP"),
+  windowMs: loginWindow === undefined ? undefined : loginWindow * 1000,
+};
 
 const store = new SupabaseSessionStore({
   ...backend.options,
@@ -69,6 +83,7 @@ try {
     trustProxy: parseTrustProxy(env.TRUST_PROXY),
     users: await createUserDirectory(DEMO_USERS),
     maxAgeMs: maxAge * 1000,
+    loginLimits,
   });
 } catch (err) {
   await store.close();

@@ -11,7 +11,7 @@ import { type CliIo, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, parseFlags, UsageError }
 export const MIGRATIONS_USAGE = `usage: supabase-session-store migrations --out <dir> [--schema <name>]
 
 Writes the package's migrations into <dir> (created if missing; usually supabase/migrations),
-then apply them with \`supabase db push\`.
+then apply them with \`supabase db push --yes\`.
   --schema  the schema for the sessions table and its functions (default: public). Another
             schema keeps them apart from a table of yours named public.sessions; give the
             store the same \`schema\` option and the Edge Function SESSIONS_SCHEMA=<name>
@@ -125,7 +125,7 @@ export function runMigrations(argv: string[], io: CliIo, sourceDir: string): num
       if (!same) fs.writeFileSync(target, text);
       io.stdout(`${same ? "unchanged" : "wrote"} ${target}\n`);
     }
-    io.stdout(`${files.length} migrations for schema ${schema}; apply them with: npx supabase db push\n`);
+    io.stdout(`${files.length} migrations for schema ${schema}; apply them with: npx supabase db push --yes\n`);
     return EXIT_OK;
   } catch (err) {
     io.stderr(`migrations: ${(err as Error).message}\n`);

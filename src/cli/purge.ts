@@ -11,8 +11,8 @@ Calls <project URL>/functions/v1/cleanup-sessions and prints its JSON answer.
   --key             a secret key (default: SUPABASE_SECRET_KEY, SUPABASE_SERVICE_ROLE_KEY or
                     CLEANUP_SECRET, in that order; prefer the environment: command lines are
                     visible to other local users)
-  --batch-size      rows per cleanup_expired_sessions call (the function's default: 10000)
-  --time-budget-ms  stop starting batches after this long (the function's default: 25000)
+  --batch-size      rows per cleanup_expired_sessions call, 1 to 100000 (the function's default: 10000)
+  --time-budget-ms  stop starting batches after this long, 0 to 120000 (the function's default: 25000)
   --dry-run         only count what would be deleted
 Exit codes: 0 done, 1 the function or the network failed, 2 usage error.
 `;
@@ -26,10 +26,15 @@ interface PurgeRequest {
   body: { batchSize?: number; timeBudgetMs?: number; dryRun?: boolean };
 }
 
-function integer(flag: string, value: string | undefined): number | undefined {
+// The function's own bounds (LIMITS in functions/cleanup-sessions/options.ts): a value it would
+// refuse is a usage error here, exit 2, and nothing is sent. purge-cli.test.mjs pins the pair.
+const BOUNDS = { "--batch-size": [1, 100_000], "--time-budget-ms": [0, 120_000] } as const;
+
+function integer(flag: keyof typeof BOUNDS, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) {
-    throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(value)}`);
+  const [min, max] = BOUNDS[flag];
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new UsageError(`${flag} must be an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return Number(value);
 }

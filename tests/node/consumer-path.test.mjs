@@ -230,8 +230,76 @@ describe("a fresh supabase init project, following the README and docs/productio
     } finally {
       await sessions.end();
     }
+
+    // Run as a newcomer runs it: a variable missing, a publishable key, a wrong URL.
+    const secret = { SESSION_SECRET: "a-test-secret-of-at-least-32-characters" };
+    const unset = await runApp(c.project, { ...env, SESSION_SECRET: "" });
+    assert.equal(unset.code, 1);
+    assert.equal(
+      unset.stderr.trim(),
+      "Set SESSION_SECRET: the app needs SUPABASE_URL, SUPABASE_SECRET_KEY and SESSION_SECRET.",
+      "a missing variable is named in a sentence, no stack trace",
+    );
+    const publishable = await answersOf(c.project, { ...env, ...secret, SUPABASE_SECRET_KEY: keys.publishableKey });
+    assert.deepEqual(
+      publishable[0],
+      { status: 500, body: { error: "internal error" } },
+      "the failed save fails the request",
+    );
+    const wrongUrl = await answersOf(c.project, {
+      ...env,
+      ...secret,
+      SUPABASE_URL: `http://127.0.0.1:${await freePort()}`,
+    });
+    assert.ok(wrongUrl.every((a) => a.status >= 500 && a.body?.error), `JSON errors only: ${JSON.stringify(wrongUrl)}`);
+    assert.deepEqual(wrongUrl.at(-1), { status: 503, body: { error: "session store unavailable" } });
   });
 });
+
+/** Runs the README's compiled app to its exit (it is expected to refuse to start). */
+function runApp(project, env) {
+  return new Promise((resolve) => {
+    const proc = spawn(process.execPath, ["--experimental-websocket", "dist/app.js"], { cwd: project, env });
+    let stderr = "";
+    proc.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 20_000);
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+}
+
+/** Starts the README's compiled app with `env` and returns its answers to three requests for "/", in order. */
+async function answersOf(project, env) {
+  const port = await freePort();
+  const proc = spawn(process.execPath, ["--experimental-websocket", "dist/app.js"], {
+    cwd: project,
+    env: { ...env, PORT: String(port) },
+    stdio: "ignore",
+  });
+  try {
+    const answers = [];
+    for (let i = 0; i < 100 && answers.length < 3; i++) {
+      const res = await fetch(`http://127.0.0.1:${port}/`).catch(() => null);
+      if (!res) {
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
+      const text = await res.text();
+      let body;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = text;
+      }
+      answers.push({ status: res.status, body });
+    }
+    return answers;
+  } finally {
+    proc.kill("SIGTERM");
+  }
+}
 
 describe("a project with a public.sessions table of its own, installing into another schema", () => {
   const SCHEMA = "session_store";

@@ -375,6 +375,14 @@ describe("cookie and secret settings", () => {
     assert.match(short.output, /at least 32/);
   });
 
+  test("a sign-in limit that is not a whole number of at least 1 stops the app with the variable's name", async () => {
+    for (const [name, value] of [["LOGIN_FAILURES_PER_IP", "abc"], ["LOGIN_FAILURES_PER_ACCOUNT", "0"]]) {
+      const bad = await startExampleAppExpectingFailure({ ...pgBackend, [name]: value });
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.output, new RegExp(`${name} must be a whole number of at least 1, got "${value}"`));
+    }
+  });
+
   test("production behind a proxy: Secure cookie only when TRUST_PROXY lets the app see the original https", async () => {
     const production = { ...pgBackend, NODE_ENV: "production", SESSION_SECRET: LONG_SECRET };
     const https = { "x-forwarded-proto": "https" };

@@ -162,6 +162,61 @@ describe("the example app in Chromium, JavaScript off", () => {
     await page.browserContext().close();
   });
 
+  test("an anonymous visitor's session is stored only for the sign-in form's token, and lives minutes", async () => {
+    const page = await device();
+    await page.goto(new URL("/no-such-page", app.url).href);
+    assert.equal(await sidOf(page), undefined, "a page without a form starts no session");
+    await page.goto(app.url);
+    const sid = await sidOf(page);
+    assert.ok(sid, "the sign-in form needs a session for its CSRF token");
+    const { rows: [anonymous] } = await db.query(
+      "select data, extract(epoch from expires_at - now()) as ttl from public.sessions where sid = $1",
+      [keyOf(sid)],
+    );
+    assert.deepEqual(Object.keys(anonymous.data).sort(), ["cookie", "csrfToken"], "it holds the token, nothing else");
+    assert.ok(anonymous.ttl > 9 * 60 && anonymous.ttl <= 10 * 60, `it expires in 10 minutes: ${anonymous.ttl} s`);
+    const cookie = (await page.browserContext().cookies()).find((c) => c.name === "sid");
+    assert.ok(cookie.expires * 1000 - Date.now() <= 10 * 60 * 1000 + 5000, "and so does its cookie");
+
+    await page.type('input[name="username"]', ALICE.username);
+    await page.type('input[name="password"]', ALICE.password);
+    await submit(page, 'form[action="/login"] button[type="submit"]');
+    const { rows: [signedIn] } = await db.query(
+      "select extract(epoch from expires_at - now()) as ttl from public.sessions where sid = $1",
+      [keyOf(await sidOf(page))],
+    );
+    assert.ok(signedIn.ttl > 23 * 60 * 60, `the signed-in session gets the full day: ${signedIn.ttl} s`);
+    await page.browserContext().close();
+  });
+
+  test("session fixation: a session id planted in a browser before sign-in is dead after it", async () => {
+    // The attacker starts an anonymous session of their own and plants its cookie in the
+    // victim's browser (a sibling subdomain can set it); the victim then signs in.
+    const attacker = await device();
+    await attacker.goto(app.url);
+    const planted = (await attacker.browserContext().cookies()).find((c) => c.name === "sid");
+    const victim = await device();
+    const { name, value, domain, path, httpOnly, sameSite } = planted;
+    await victim.browserContext().setCookie({ name, value, domain, path, httpOnly, sameSite });
+    await victim.goto(app.url);
+    assert.equal(await sidOf(victim), sessionIdOf(value), "the victim's browser uses the planted session");
+    await victim.type('input[name="username"]', ALICE.username);
+    await victim.type('input[name="password"]', ALICE.password);
+    assert.equal((await submit(victim, 'form[action="/login"] button[type="submit"]')).status(), 200);
+    assert.match(await victim.$eval(".who", (w) => w.textContent), /alice/);
+    assert.notEqual(await sidOf(victim), sessionIdOf(value), "signing in replaced the planted id");
+
+    await attacker.reload();
+    assert.ok(await showsSignInForm(attacker), "the attacker's copy of the id is not signed in");
+    assert.notEqual(await sidOf(attacker), sessionIdOf(value), "and the app gave it a new session, not the old one");
+    assert.equal(await isLive(sessionIdOf(value)), false, "the planted id is dead in the database");
+    const api = await fetch(new URL("/me", app.url), { headers: { cookie: `sid=${value}` } });
+    assert.equal(api.status, 401, "and to the API");
+    await victim.reload();
+    assert.match(await victim.$eval(".who", (w) => w.textContent), /alice/, "the victim stays signed in");
+    await Promise.all([attacker, victim].map((page) => page.browserContext().close()));
+  });
+
   test("log out: the form ends this session, and its id is dead in the database", async () => {
     const page = await device();
     await signIn(page, BOB);
@@ -330,5 +385,83 @@ describe("the example app in Chromium, JavaScript off", () => {
     const sessionsJson = served.find((d) => d.url.endsWith("/sessions"));
     assert.match(sessionsJson.text, /"id":"[0-9a-f]{64}"/, "the JSON list names sessions by handle");
     await page.browserContext().close();
+  });
+});
+
+describe("sign-in limits, per client IP and per account, in Chromium", () => {
+  // Low limits, and the client address as a reverse proxy reports it (TRUST_PROXY): each
+  // device below sends its own X-Forwarded-For, as the proxy would for clients on two networks.
+  const LIMITS = { perAccount: 3, perIp: 6 };
+  let limited;
+  before(async () => {
+    limited = await startExampleApp({
+      SUPABASE_URL: env.SUPABASE_URL,
+      SUPABASE_SECRET_KEY: env.SUPABASE_SECRET_KEY,
+      TRUST_PROXY: "loopback",
+      LOGIN_FAILURES_PER_ACCOUNT: String(LIMITS.perAccount),
+      LOGIN_FAILURES_PER_IP: String(LIMITS.perIp),
+    });
+  });
+
+  async function deviceAt(ip) {
+    const page = await device();
+    await page.setExtraHTTPHeaders({ "X-Forwarded-For": ip });
+    return page;
+  }
+
+  async function tryLogin(page, { username, password }) {
+    await page.goto(limited.url);
+    await page.type('input[name="username"]', username);
+    await page.type('input[name="password"]', password);
+    return submit(page, 'form[action="/login"] button[type="submit"]');
+  }
+
+  const jsonLogin = (ip, credentials) =>
+    fetch(new URL("/login", limited.url), {
+      method: "POST",
+      headers: { "content-type": "application/json", accept: "application/json", "x-forwarded-for": ip },
+      body: JSON.stringify(credentials),
+    });
+
+  test("an account's failed sign-ins pause it from every IP, with a page that says so; other accounts sign in", async () => {
+    const guesser = await deviceAt("203.0.113.7");
+    for (let i = 0; i < LIMITS.perAccount; i++) {
+      assert.equal((await tryLogin(guesser, { ...ALICE, password: `guess-${i}` })).status(), 401, `failure ${i}`);
+    }
+    const refused = await tryLogin(guesser, ALICE);
+    assert.equal(refused.status(), 429, "the right password is refused too once the account is paused");
+    assert.equal(await guesser.$eval("h1", (h) => h.textContent), "Too many sign-in attempts");
+    assert.match(await guesser.$eval("main p", (p) => p.textContent), /Try again in 15 minutes\./);
+    assert.ok(Number(refused.headers()["retry-after"]) > 0, "Retry-After says when");
+    if (process.env.TEST_SCREENSHOT_DIR) {
+      await guesser.screenshot({ path: `${process.env.TEST_SCREENSHOT_DIR}/login-limited.png` });
+    }
+    assert.equal(await showsSignInForm(guesser), false, "no sign-in form on the refusal page");
+
+    const owner = await deviceAt("198.51.100.4");
+    assert.equal((await tryLogin(owner, ALICE)).status(), 429, "the account is paused from another IP as well");
+    const api = await jsonLogin("198.51.100.4", ALICE);
+    assert.equal(api.status, 429);
+    assert.deepEqual(Object.keys(await api.json()), ["error", "retryAfterSeconds"]);
+
+    assert.equal((await tryLogin(guesser, BOB)).status(), 200, "another account signs in from the guesser's IP");
+    assert.match(await guesser.$eval(".who", (w) => w.textContent), /bob/);
+    await Promise.all([guesser, owner].map((page) => page.browserContext().close()));
+  });
+
+  test("an IP's failed sign-ins across many accounts pause that IP only; another IP signs in", async () => {
+    const sprayer = await deviceAt("203.0.113.99");
+    for (let i = 0; i < LIMITS.perIp; i++) {
+      const response = await tryLogin(sprayer, { username: `user-${i}`, password: "password1" });
+      assert.equal(response.status(), 401, `failure ${i}: one per account, below the account limit`);
+    }
+    assert.equal((await tryLogin(sprayer, BOB)).status(), 429, "the IP is paused, even for a right password");
+    assert.equal(await sprayer.$eval("h1", (h) => h.textContent), "Too many sign-in attempts");
+    assert.equal((await jsonLogin("203.0.113.99", BOB)).status, 429);
+
+    const elsewhere = await deviceAt("192.0.2.50");
+    assert.equal((await tryLogin(elsewhere, BOB)).status(), 200, "the same account from another IP signs in");
+    assert.match(await elsewhere.$eval(".who", (w) => w.textContent), /bob/);
+    await Promise.all([sprayer, elsewhere].map((page) => page.browserContext().close()));
   });
 });

@@ -2,7 +2,7 @@
 // its own ports (so the test stack is never disturbed), driven over HTTP, stopped
 // with Ctrl-C (SIGINT), started again on the same data, stopped with SIGTERM.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -161,6 +161,21 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
       await client.end();
     }
     assert.equal((await request(run.appUrl, "/me", { jar })).status, 200, "the live session is untouched");
+  });
+
+  test("the printed database URL, as in stack.env, works with supabase db push and psql as it is", () => {
+    const stack = readEnvFile(run.envFile);
+    assert.ok(run.proc.output().includes(`Database     ${stack.DATABASE_URL}\n`), "it is the URL printed");
+    assert.match(stack.DATABASE_URL, /[?&]sslmode=disable\b/);
+    const push = spawnSync(
+      path.join(root, "node_modules/.bin/supabase"),
+      ["db", "push", "--db-url", stack.DATABASE_URL, "--yes"],
+      { cwd: root, encoding: "utf8" },
+    );
+    assert.equal(push.status, 0, `${push.stdout}${push.stderr}`);
+    assert.match(`${push.stdout}${push.stderr}`, /Remote database is up to date/);
+    const psql = execFileSync("psql", [stack.DATABASE_URL, "-Atc", "select 1"], { encoding: "utf8" });
+    assert.equal(psql.trim(), "1");
   });
 
   test("Ctrl-C (SIGINT) stops the app and the stack: exit 0, no process left, ports closed", async () => {

@@ -110,10 +110,18 @@ test("a rejected key exits 1 with the HTTP status, and never prints the key", as
   assert.equal((await remaining()).length, 2);
 });
 
-test("a request the function refuses (400) exits 1 with its reason", async () => {
-  const run = await purge(["--batch-size", "0"], { SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY });
-  assert.equal(run.code, 1);
-  assert.match(run.stderr, /400.*batchSize must be an integer/);
+test("the bounds the function accepts are the command's: the largest values pass, one past them is exit 2", async () => {
+  const run = await purge(["--batch-size", "100000", "--time-budget-ms", "120000", "--dry-run"], {
+    SUPABASE_URL,
+    SUPABASE_SECRET_KEY: SECRET_KEY,
+  });
+  assert.equal(run.code, 0, run.stderr);
+  assert.equal((await remaining()).length, 2, "a dry run deletes nothing");
+  for (const args of [["--batch-size", "100001"], ["--time-budget-ms", "120001"]]) {
+    const over = await purge(args, { SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY });
+    assert.equal(over.code, 2, `${args}: ${over.stderr}`);
+    assert.match(over.stderr, new RegExp(`${args[0]} must be an integer from \\d+ to \\d+`));
+  }
 });
 
 test("an unreachable URL exits 1 and never prints the key", async () => {
@@ -130,6 +138,12 @@ test("missing URL or key, or a bad flag: usage error, exit 2, nothing sent", asy
       [[], { SUPABASE_SECRET_KEY: SECRET_KEY }, /no project URL/],
       [[], { SUPABASE_URL }, /no key/],
       [["--batch-size", "ten"], { SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY }, /--batch-size must be/],
+      // --help promises 2 for usage errors: 0 rows per batch is one, not the function's 400 (exit 1).
+      [
+        ["--batch-size", "0"],
+        { SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY },
+        /--batch-size must be an integer from 1/,
+      ],
       [["--bogus"], { SUPABASE_URL, SUPABASE_SECRET_KEY: SECRET_KEY }, /Unknown option/],
     ]
   ) {

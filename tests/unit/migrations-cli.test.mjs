@@ -28,6 +28,8 @@ function cli(args) {
 test("without --schema it writes the shipped migrations unchanged, into a folder it creates", async () => {
   const run = await cli(["migrations", "--out", "a/supabase/migrations"]);
   assert.equal(run.code, 0, run.stderr);
+  // The README's push needs --yes (it asks otherwise): the line a user copies must have it.
+  assert.match(run.stdout, /apply them with: npx supabase db push --yes$/m);
   const written = fs.readdirSync(path.join(work, "a/supabase/migrations"));
   assert.deepEqual(written, fs.readdirSync(source).filter((f) => f.endsWith(".sql")).sort());
   for (const f of written) {

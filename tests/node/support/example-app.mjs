@@ -16,7 +16,7 @@ export const EXPRESS_FLAGS = EXPRESS_MAJOR === 4
   : [];
 
 // The app picks its backend and settings from these; a test states each one it wants.
-const APP_SETTINGS = /^(SUPABASE_|DATABASE_URL$|SESSION_|NODE_ENV$|TRUST_PROXY$|PORT$|HOST$)/;
+const APP_SETTINGS = /^(SUPABASE_|DATABASE_URL$|SESSION_|LOGIN_|NODE_ENV$|TRUST_PROXY$|PORT$|HOST$)/;
 
 const launched = new Set();
 
