@@ -51,8 +51,15 @@ export function configuredPort(base) {
 /** The process id of the pooler running for the cluster in `base`, or null. */
 export function runningPid(base) {
   const { pid } = files(base);
-  if (!fs.existsSync(pid)) return null;
-  const n = Number(fs.readFileSync(pid, "utf8").trim());
+  let text;
+  try {
+    text = fs.readFileSync(pid, "utf8");
+  } catch (err) {
+    // No pid file, or PgBouncer removed it as it exited (stop() polls while it does).
+    if (err.code === "ENOENT") return null;
+    throw err;
+  }
+  const n = Number(text.trim());
   if (!Number.isInteger(n) || n <= 0) return null;
   try {
     process.kill(n, 0);
