@@ -10,6 +10,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import pg from "pg";
+import { sessionKey } from "../dist/esm/session-key.js";
 import { launchBrowser } from "./browser.mjs";
 import * as db from "./db.mjs";
 import { freePort, startStack } from "./stack.mjs";
@@ -66,7 +67,7 @@ async function otherDevice(client, { userAgent, signedIn, active }) {
       data = jsonb_set(data, '{device,signedInAt}', to_jsonb(to_char((now() - $2::interval) at time zone 'UTC',
         'YYYY-MM-DD"T"HH24:MI:SS"Z"')))
     where sid = $1`,
-    [sid, signedIn, active],
+    [sessionKey(sid), signedIn, active],
   );
   await client.query("alter table public.sessions enable trigger sessions_set_updated_at");
   await client.query("commit");
