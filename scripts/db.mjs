@@ -35,6 +35,17 @@ const isRoot = process.getuid?.() === 0;
 export const DEFAULT_POOLER_PORT = 54329;
 /** Hosted Micro's (and Nano's) `max_connections`, Supabase's compute table. */
 export const MAX_CONNECTIONS = 60;
+/**
+ * Server settings hosted Supabase runs with that change what the database writes and records
+ * (supabase/postgres, ansible/files/postgresql_config/postgresql.conf.j2): `wal_level = logical`,
+ * under which every updated row is written to the WAL whole, and pg_stat_statements preloaded.
+ * On the command line too, so that a cluster made before they were set gets them as well.
+ */
+const SERVER_SETTINGS = {
+  max_connections: MAX_CONNECTIONS,
+  wal_level: "logical",
+  shared_preload_libraries: "pg_stat_statements,pg_cron",
+};
 
 export function defaults(env = process.env) {
   const privileges = env.LOCAL_DB_DEFAULT_PRIVILEGES || "hosted";
@@ -141,9 +152,7 @@ function initCluster(bin, base, port) {
 listen_addresses = '127.0.0.1'
 port = ${port}
 unix_socket_directories = '${base}'
-shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
-max_connections = ${MAX_CONNECTIONS}
 shared_buffers = '256MB'
 fsync = on
 log_min_messages = warning
@@ -196,8 +205,8 @@ export function start(opts = defaults()) {
   let started = false;
   if (!serverUp(pg.bin, pgdata)) {
     log(`starting PostgreSQL ${pg.version} on 127.0.0.1:${opts.port}`);
-    // max_connections on the command line too: a cluster made before it was 60 gets it as well.
-    const serverOptions = `-p ${opts.port} -c max_connections=${MAX_CONNECTIONS}`;
+    const settings = Object.entries(SERVER_SETTINGS).map(([name, value]) => `-c ${name}=${value}`);
+    const serverOptions = [`-p ${opts.port}`, ...settings].join(" ");
     pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", serverOptions, "-l", path.join(base, "postgres.log")]);
     started = true;
   }
