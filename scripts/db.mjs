@@ -197,6 +197,8 @@ export function push(opts = defaults()) {
  * pushes a consumer project's migrations itself). Then the pooler, on `opts.poolerPort`
  * or, when none is given, on the port it had before in this cluster's folder (a cluster
  * that never had one gets none): a restart brings back what the stack had.
+ * `opts.settings` overrides server settings when the server starts (the cost benchmark's
+ * `--wal-level replica`, for Postgres outside Supabase); nothing else sets it.
  */
 export function start(opts = defaults()) {
   const pg = ensurePackages();
@@ -205,7 +207,9 @@ export function start(opts = defaults()) {
   let started = false;
   if (!serverUp(pg.bin, pgdata)) {
     log(`starting PostgreSQL ${pg.version} on 127.0.0.1:${opts.port}`);
-    const settings = Object.entries(SERVER_SETTINGS).map(([name, value]) => `-c ${name}=${value}`);
+    const settings = Object.entries({ ...SERVER_SETTINGS, ...opts.settings }).map(([name, value]) =>
+      `-c ${name}=${value}`
+    );
     const serverOptions = [`-p ${opts.port}`, ...settings].join(" ");
     pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", serverOptions, "-l", path.join(base, "postgres.log")]);
     started = true;
