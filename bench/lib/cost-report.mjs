@@ -193,12 +193,15 @@ export function renderCost(report) {
     `checkpoint_timeout ${s.checkpoint_timeout}, shared_buffers ${s.shared_buffers}; Node ${process.version}. ` +
     `Load average (1 min) ${fmt(report.load[0], 2)} at the start, ${fmt(report.load[1], 2)} at the end.`,
     "",
+  ];
+  const method = [
     `- Every cell starts from the same state: ${fmt(report.live)} live sessions of ~1.2 KB in each store's table, ` +
     "vacuumed, then a checkpoint, so each cell pays the full-page images of the pages it dirties first.",
     `- Then ${fmt(report.requests)} requests from C callers (closed loop; opening the C connections included, ` +
     "no warm-up: a pool's backends report their row counts as they exit, so a warm-up's would be counted); " +
     `each figure is the median of ${report.rounds} rounds (the order of cells reversed every other round).`,
-    "- WAL bytes: `pg_current_wal_lsn()` difference; full-page images: `pg_stat_wal.wal_fpi`; row versions: " +
+    "- WAL bytes: `pg_current_wal_lsn()` difference, split by `pg_waldump --stats` into the records' bytes and the " +
+    "full-page images' (their count from `pg_stat_wal.wal_fpi`); row versions: " +
     "inserted + updated + deleted rows of the client's table (`pg_stat_user_tables`), HOT share from `n_tup_hot_upd`.",
     "- Statement time: `pg_stat_statements.total_exec_time` of the client's role (top-level statements; " +
     "planning is not in it). Database CPU: user + system time of every server process (`/proc`), " +
@@ -206,7 +209,7 @@ export function renderCost(report) {
     "- Mix rows count requests (a get, then a touch for 90% or a set of the modified session for 10%).",
     "",
   ];
-  if (report.cells) lines.push(...targets(report), "", ...requestsTables(report.cells), "");
+  if (report.cells) lines.push(...method, ...targets(report), "", ...requestsTables(report.cells), "");
   else lines.push(...targets(report), "");
   if (report.vacuum) lines.push(...vacuumTable(report.vacuum), "");
   if (report.memory) lines.push(...memoryTable(report.memory), "");
