@@ -78,6 +78,11 @@ async function whoseTables(ctx: Context): Promise<void> {
   ctx.elsewhere = others.map((r) => String(r.nspname));
 }
 
+/** How to install what is missing: into the schema, unless a table of the user's own is in the way there. */
+function installFixes(ctx: Context, pushOptions = ""): string[] {
+  return ctx.foreign?.size ? notOursFixes(ctx) : [`${pushFix(ctx.schema)}${pushOptions}`];
+}
+
 /** What to do when the schema holds a table of the user's own under the package's table name. */
 function notOursFixes(ctx: Context): string[] {
   const doctorThere = ctx.elsewhere?.map((s) => `npx supabase-session-store doctor --schema ${s}  # installed there`);
@@ -103,7 +108,7 @@ async function migrations(ctx: Context): Promise<Check[]> {
       id,
       `none of the package's ${ours.length} migrations is applied ` +
         `(no supabase_migrations.schema_migrations): ${list(ours.map((m) => m.file), 99)}`,
-      pushFix(ctx.schema),
+      ...installFixes(ctx),
     )];
   }
   const applied = await ctx.sql("select version, name from supabase_migrations.schema_migrations order by version");
@@ -135,7 +140,7 @@ async function migrations(ctx: Context): Promise<Check[]> {
       id,
       `${ours.length - missing.length} of ${ours.length} applied; missing: ` +
         `${list(missing.map((m) => m.file), 99)}${newer}`,
-      outOfOrder ? `${pushFix(ctx.schema)} --include-all` : pushFix(ctx.schema),
+      ...installFixes(ctx, outOfOrder ? " --include-all" : ""),
     )];
   }
   return [pass(id, `all ${ours.length} applied (newest ${ours.at(-1)?.file})${newer}`)];
@@ -158,7 +163,7 @@ async function schemaObjects(ctx: Context): Promise<Check[]> {
   const fnPresent = new Set(fns.map((r) => String(r.proname)));
   const foreign = [...ctx.foreign ?? []];
   // Beside a table of the user's own, installing into this schema would fail: the fix is elsewhere.
-  const fixes = foreign.length ? notOursFixes(ctx) : [pushFix(schema)];
+  const fixes = installFixes(ctx);
   const missing = (kind: string, objects: Map<string, string>, isThere: (name: string) => boolean) => {
     const gone = [...objects].filter(([name]) => !isThere(name));
     if (!gone.length) return pass(`schema.${kind}`, `${kind}: ${objects.size} present`);
