@@ -21,7 +21,8 @@ export const PRIVILEGE_REGIMES = ["hosted", "legacy"];
  * 20231130133139_set_lock_timeout_to_authenticator_role, 20240606060239_grant_predefined_roles_to_postgres).
  * Run by supabase_admin; idempotent.
  *
- * pg_cron and pgTAP are created here, by the superuser: on hosted Supabase `postgres` may
+ * pg_cron, pgTAP and pg_stat_statements (which hosted projects have in `extensions`) are
+ * created here, by the superuser: on hosted Supabase `postgres` may
  * `create extension` them only because supautils runs allow-listed extensions' scripts as
  * superuser; supautils is not packaged here, so they are pre-installed and a migration's
  * `create extension if not exists` finds them.
@@ -63,6 +64,7 @@ grant usage on schema public to ${apiRoles};
 ${defaultPrivileges}
 create extension if not exists pgtap with schema extensions;
 create extension if not exists pg_cron with schema pg_catalog;
+create extension if not exists pg_stat_statements with schema extensions;
 grant usage on schema cron to postgres with grant option;
 grant all on all functions in schema cron to postgres with grant option;
 grant all privileges on all tables in schema cron to postgres with grant option;

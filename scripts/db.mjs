@@ -26,7 +26,7 @@ import { fileURLToPath } from "node:url";
 import { ADMIN_ROLE, bootstrapSql, PRIVILEGE_REGIMES } from "./db-bootstrap.mjs";
 import { ensurePackages, pgBinDir } from "./db-packages.mjs";
 import * as pooler from "./pooler.mjs";
-import { logSince, sizeOf } from "./processes.mjs";
+import { logSince, runInOrder, sizeOf } from "./processes.mjs";
 
 export { ADMIN_ROLE, pgBinDir, PRIVILEGE_REGIMES };
 
@@ -36,6 +36,17 @@ const isRoot = process.getuid?.() === 0;
 export const DEFAULT_POOLER_PORT = 54329;
 /** Hosted Micro's (and Nano's) `max_connections`, Supabase's compute table. */
 export const MAX_CONNECTIONS = 60;
+/**
+ * Server settings hosted Supabase runs with that change what the database writes and records
+ * (supabase/postgres, ansible/files/postgresql_config/postgresql.conf.j2): `wal_level = logical`,
+ * under which every updated row is written to the WAL whole, and pg_stat_statements preloaded.
+ * On the command line too, so that a cluster made before they were set gets them as well.
+ */
+const SERVER_SETTINGS = {
+  max_connections: MAX_CONNECTIONS,
+  wal_level: "logical",
+  shared_preload_libraries: "pg_stat_statements,pg_cron",
+};
 
 export function defaults(env = process.env) {
   const privileges = env.LOCAL_DB_DEFAULT_PRIVILEGES || "hosted";
@@ -142,9 +153,7 @@ function initCluster(bin, base, port) {
 listen_addresses = '127.0.0.1'
 port = ${port}
 unix_socket_directories = '${base}'
-shared_preload_libraries = 'pg_cron'
 cron.database_name = 'postgres'
-max_connections = ${MAX_CONNECTIONS}
 shared_buffers = '256MB'
 fsync = on
 log_min_messages = warning
@@ -171,27 +180,12 @@ function bootstrap(opts) {
 }
 
 export function push(opts = defaults()) {
-  // The CLI writes "Applying migration ..." to stderr and "Finished supabase db push." to stdout: one
-  // file as both, as a terminal is, keeps its lines in the order it wrote them.
   const { base } = cluster(opts);
   fs.mkdirSync(base, { recursive: true });
-  const logFile = path.join(base, "push.log");
-  const fd = fs.openSync(logFile, "w");
-  let res;
-  try {
-    res = spawnSync(path.join(root, "node_modules/.bin/supabase"), [
-      "db",
-      "push",
-      "--db-url",
-      dbUrl(opts, { forCli: true }),
-      "--yes",
-    ], { cwd: root, stdio: ["ignore", fd, fd] });
-  } finally {
-    fs.closeSync(fd);
-  }
-  if (res.error) throw res.error;
-  const out = fs.readFileSync(logFile, "utf8").trim();
-  if (res.status !== 0) throw new Error(`supabase db push exited ${res.status}\n${out}`);
+  const cli = path.join(root, "node_modules/.bin/supabase");
+  const args = ["db", "push", "--db-url", dbUrl(opts, { forCli: true }), "--yes"];
+  const { status, out } = runInOrder(cli, args, { cwd: root, logFile: path.join(base, "push.log") });
+  if (status !== 0) throw new Error(`supabase db push exited ${status}\n${out}`);
   log(out.split("\n").filter((l) => /Applying|up to date|Finished/i.test(l)).join("\n[db] ") || out);
   return out;
 }
@@ -202,6 +196,8 @@ export function push(opts = defaults()) {
  * pushes a consumer project's migrations itself). Then the pooler, on `opts.poolerPort`
  * or, when none is given, on the port it had before in this cluster's folder (a cluster
  * that never had one gets none): a restart brings back what the stack had.
+ * `opts.settings` overrides server settings when the server starts (the cost benchmark's
+ * `--wal-level replica`, for Postgres outside Supabase); nothing else sets it.
  */
 export function start(opts = defaults()) {
   const pg = ensurePackages();
@@ -210,8 +206,10 @@ export function start(opts = defaults()) {
   let started = false;
   if (!serverUp(pg.bin, pgdata)) {
     log(`starting PostgreSQL ${pg.version} on 127.0.0.1:${opts.port}`);
-    // max_connections on the command line too: a cluster made before it was 60 gets it as well.
-    const serverOptions = `-p ${opts.port} -c max_connections=${MAX_CONNECTIONS}`;
+    const settings = Object.entries({ ...SERVER_SETTINGS, ...opts.settings }).map(([name, value]) =>
+      `-c ${name}=${value}`
+    );
+    const serverOptions = [`-p ${opts.port}`, ...settings].join(" ");
     const serverLog = path.join(base, "postgres.log");
     const logged = sizeOf(serverLog);
     const res = pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", serverOptions, "-l", serverLog], {

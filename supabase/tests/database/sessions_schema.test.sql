@@ -2,14 +2,14 @@
 -- sid is a session's key, the hex SHA-256 of its cookie's session id, never the id itself;
 -- pg_temp.key derives one from a readable name as the store derives it from an id.
 begin;
-select plan(48);
+select plan(51);
 
 create function pg_temp.key(p_name text) returns text language sql immutable
   as $$ select pg_catalog.encode(pg_catalog.sha256(pg_catalog.convert_to(p_name, 'UTF8')), 'hex') $$;
 
 select has_table('public', 'sessions', 'public.sessions exists');
 select columns_are('public', 'sessions',
-  array['sid', 'data', 'expires_at', 'created_at', 'updated_at', 'destroyed_at'],
+  array['sid', 'data', 'expires_at', 'created_at', 'updated_at', 'destroyed_at', 'expires_hour'],
   'sessions has exactly the documented columns');
 
 select col_type_is('public', 'sessions', 'sid', 'text', 'sid is text');
@@ -31,7 +31,21 @@ select col_default_is('public', 'sessions', 'updated_at', 'now()', 'updated_at d
 select col_hasnt_default('public', 'sessions', 'expires_at', 'expires_at has no default: the store always decides');
 
 select col_is_pk('public', 'sessions', 'sid', 'sid is the primary key');
-select has_index('public', 'sessions', 'idx_sessions_expires_at', 'expires_at', 'idx_sessions_expires_at indexes expires_at');
+select has_index('public', 'sessions', 'idx_sessions_expires_hour', 'expires_hour',
+  'idx_sessions_expires_hour indexes the hour of the expiry (what cleanup and counting read)');
+select hasnt_index('public', 'sessions', 'idx_sessions_expires_at',
+  'no index reads expires_at itself: a touch, which changes it, stays a HOT update');
+select is_empty($$
+  select i.indexrelid::regclass::text
+    from pg_index i
+    join pg_attribute a on a.attrelid = i.indrelid and a.attname in ('expires_at', 'updated_at')
+   where i.indrelid = 'public.sessions'::regclass
+     and (a.attnum = any (i.indkey)
+          or pg_get_expr(i.indexprs, i.indrelid) ~ a.attname
+          or pg_get_expr(i.indpred, i.indrelid) ~ a.attname)
+$$, 'no index, key, expression or predicate, involves a column a touch writes');
+select ok(exists (select from pg_class where oid = 'public.sessions'::regclass and 'fillfactor=80' = any (reloptions)),
+  'the table keeps a fifth of each page free for the new versions of touched rows (fillfactor 80)');
 select has_index('public', 'sessions', 'idx_sessions_passport_user', 'idx_sessions_passport_user exists');
 
 -- Constraints reject what the store must never write.
