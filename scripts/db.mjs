@@ -26,6 +26,7 @@ import { fileURLToPath } from "node:url";
 import { ADMIN_ROLE, bootstrapSql, PRIVILEGE_REGIMES } from "./db-bootstrap.mjs";
 import { ensurePackages, pgBinDir } from "./db-packages.mjs";
 import * as pooler from "./pooler.mjs";
+import { logSince, runInOrder, sizeOf } from "./processes.mjs";
 
 export { ADMIN_ROLE, pgBinDir, PRIVILEGE_REGIMES };
 
@@ -179,14 +180,12 @@ function bootstrap(opts) {
 }
 
 export function push(opts = defaults()) {
-  const res = run(path.join(root, "node_modules/.bin/supabase"), [
-    "db",
-    "push",
-    "--db-url",
-    dbUrl(opts, { forCli: true }),
-    "--yes",
-  ], { cwd: root });
-  const out = `${res.stdout}${res.stderr}`.trim();
+  const { base } = cluster(opts);
+  fs.mkdirSync(base, { recursive: true });
+  const cli = path.join(root, "node_modules/.bin/supabase");
+  const args = ["db", "push", "--db-url", dbUrl(opts, { forCli: true }), "--yes"];
+  const { status, out } = runInOrder(cli, args, { cwd: root, logFile: path.join(base, "push.log") });
+  if (status !== 0) throw new Error(`supabase db push exited ${status}\n${out}`);
   log(out.split("\n").filter((l) => /Applying|up to date|Finished/i.test(l)).join("\n[db] ") || out);
   return out;
 }
@@ -211,13 +210,29 @@ export function start(opts = defaults()) {
       `-c ${name}=${value}`
     );
     const serverOptions = [`-p ${opts.port}`, ...settings].join(" ");
-    pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", serverOptions, "-l", path.join(base, "postgres.log")]);
+    const serverLog = path.join(base, "postgres.log");
+    const logged = sizeOf(serverLog);
+    const res = pgctl(pg.bin, pgdata, ["start", "-w", "-t", "60", "-o", serverOptions, "-l", serverLog], {
+      allowFail: true,
+    });
+    // pg_ctl only says "Examine the log output": the reason (a port in use, say) is in the server's log.
+    if (res.status !== 0) {
+      throw new Error(
+        `PostgreSQL did not start on 127.0.0.1:${opts.port}; ${serverLog} says:\n${logSince(serverLog, logged)}`,
+      );
+    }
     started = true;
   }
   bootstrap(opts);
   if (opts.migrate !== false) push(opts);
   const poolerPort = opts.poolerPort ?? pooler.configuredPort(base);
-  const pool = poolerPort ? pooler.start({ base, port: poolerPort, dbPort: opts.port }) : null;
+  let pool = null;
+  try {
+    pool = poolerPort ? pooler.start({ base, port: poolerPort, dbPort: opts.port }) : null;
+  } catch (err) {
+    if (started) pgctl(pg.bin, pgdata, ["stop", "-m", "fast", "-w"], { allowFail: true }); // nothing left running
+    throw err;
+  }
   if (pool?.started) log(`starting the transaction pooler (PgBouncer) on 127.0.0.1:${pool.port}`);
   return {
     started,

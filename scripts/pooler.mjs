@@ -9,6 +9,7 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { logSince, sizeOf } from "./processes.mjs";
 
 export const PACKAGE = "pgbouncer";
 const BINARY = "/usr/sbin/pgbouncer";
@@ -98,12 +99,26 @@ log_disconnections = 0
 `;
 }
 
-/** Waits (synchronously, as scripts/db.mjs's start is) until the pooler answers on `port`. */
-function waitForPort(port, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
+/**
+ * Waits (synchronously, as scripts/db.mjs's start is) until the pooler answers on `port`; fails at once,
+ * with what PgBouncer logged since `logged` bytes, when it has exited (a port in use, say).
+ */
+function waitForPort(base, port, logged, timeoutMs) {
+  const { log } = files(base);
+  const said = () => `; ${log} says:\n${logSince(log, logged)}`;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
+  let seen = false;
   // pg_isready (PostgreSQL's client tools) answers for anything speaking the protocol.
   while (spawnSync("pg_isready", ["-q", "-h", "127.0.0.1", "-p", String(port), "-t", "1"]).status !== 0) {
-    if (Date.now() > deadline) throw new Error(`the pooler is not answering on port ${port} after ${timeoutMs} ms`);
+    // The daemon writes its pid file a moment after `-d` returns: gone means gone once seen, or after a grace.
+    if (isRunning(base)) seen = true;
+    else if (seen || Date.now() - started > 2_000) {
+      throw new Error(`the pooler (PgBouncer) exited before it listened on port ${port}${said()}`);
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`the pooler is not answering on port ${port} after ${timeoutMs} ms${said()}`);
+    }
     spawnSync("sleep", ["0.05"]);
   }
 }
@@ -129,8 +144,9 @@ export function start({ base, port, dbPort }) {
   fs.writeFileSync(f.users, '"postgres" "postgres"\n', { mode: 0o600 });
   if (isRoot) spawnSync("chown", ["postgres:postgres", f.ini, f.users]);
   fs.rmSync(f.pid, { force: true });
+  const logged = sizeOf(f.log);
   asOwner(["-d", "-q", f.ini]);
-  waitForPort(port, 10_000);
+  waitForPort(base, port, logged, 10_000);
   return { started: true, port };
 }
 

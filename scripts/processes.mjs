@@ -1,6 +1,7 @@
 // Child processes of the local stack, `npm start` and the end-to-end tests: start one
 // and wait for the line announcing it is ready, stop it, pick a free port.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
 import net from "node:net";
 
 /**
@@ -42,7 +43,8 @@ export function startProcess(
     child.stderr?.on("data", scan);
     exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`exited (${signal ?? `code ${code}`}) before it was ready:\n${output}`));
+      const said = output.trim() ? `:\n${output}` : ", printing nothing on its standard output";
+      reject(new Error(`exited (${signal ?? `code ${code}`}) before it was ready${said}`));
     });
   });
   match.catch(() => {}); // awaited by the caller; the exit also settles it
@@ -85,4 +87,38 @@ export function freePort() {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/** Whether something already listens on 127.0.0.1:`port` (binding it fails with EADDRINUSE). */
+export function portInUse(port) {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", (err) => (err.code === "EADDRINUSE" ? resolve(true) : reject(err)));
+    srv.listen(port, "127.0.0.1", () => srv.close(() => resolve(false)));
+  });
+}
+
+export const sizeOf = (file) => (fs.existsSync(file) ? fs.statSync(file).size : 0);
+
+/** The last lines a log file gained after it was `from` bytes long: what a server that failed to start said. */
+export function logSince(file, from, lines = 12) {
+  const text = fs.existsSync(file) ? fs.readFileSync(file).subarray(from).toString("utf8").trimEnd() : "";
+  return text ? text.split("\n").slice(-lines).join("\n") : `(nothing in ${file})`;
+}
+
+/**
+ * Runs `command` to its end with its stdout and stderr both written to `logFile`, as a terminal
+ * shows them: in the order it wrote them (the Supabase CLI says what it applies on stderr and that
+ * it finished on stdout; two pipes read one after the other put "Finished" first). { status, out }.
+ */
+export function runInOrder(command, args, { cwd, logFile }) {
+  const fd = fs.openSync(logFile, "w");
+  let res;
+  try {
+    res = spawnSync(command, args, { cwd, stdio: ["ignore", fd, fd] });
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (res.error) throw res.error;
+  return { status: res.status, out: fs.readFileSync(logFile, "utf8").trim() };
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// `npm run screenshots`: the example app's sign-in and account pages as PNGs in
-// docs/screenshots/, for docs/local-stack.md and the example's README. A throwaway stack of its own (never the one
+// `npm run screenshots`: the example app's sign-in and account pages, and the page that refuses
+// sign-in after too many failures (429), as PNGs in docs/screenshots/, for docs/local-stack.md and
+// the example's README. A throwaway stack of its own (never the one
 // `npm start` uses), the app in this process, and the browser the tests use.
 //
 // The account page shows alice signed in on four devices. Their times are staged: the
@@ -113,7 +114,25 @@ try {
   await laptop.type('input[name="password"]', ALICE.password);
   await Promise.all([laptop.waitForNavigation(), laptop.click('form[action="/login"] button')]);
   await laptop.screenshot({ path: path.join(out, "account.png"), fullPage: true });
-  for (const name of ["login.png", "account.png"]) console.log(`wrote ${path.relative(root, path.join(out, name))}`);
+
+  // Another device guessing bob's password: the sign-in limits (5 failures per account) refuse the next try.
+  const guesser = await browser.device({ userAgent: DESKTOP_CHROME, viewport: VIEWPORT });
+  let status;
+  for (let attempt = 1; attempt <= 6; attempt++) {
+    await guesser.goto(appUrl);
+    await guesser.type('input[name="username"]', "bob");
+    await guesser.type('input[name="password"]', `not-bobs-password-${attempt}`);
+    [status] = await Promise.all([
+      guesser.waitForNavigation().then((res) => res.status()),
+      guesser.click('form[action="/login"] button'),
+    ]);
+  }
+  if (status !== 429) throw new Error(`the sixth failed sign-in was answered ${status}, not 429`);
+  await guesser.screenshot({ path: path.join(out, "too-many-attempts.png") });
+
+  for (const name of ["login.png", "account.png", "too-many-attempts.png"]) {
+    console.log(`wrote ${path.relative(root, path.join(out, name))}`);
+  }
 } finally {
   for (const stop of stops.reverse()) await stop();
 }

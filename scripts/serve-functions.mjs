@@ -50,8 +50,11 @@ export async function startFunctions({ port = 0, env = {}, entry = defaultEntry 
   let base;
   try {
     [, base] = await proc.match;
-    // Listening is not answering: one request proves the module graph loaded.
-    await fetch(`${base}/`, { method: "OPTIONS" }).then((res) => res.body?.cancel());
+    // Listening is not answering: one request proves the entry's handler is serving. The launcher
+    // answers it (the probe header) so that the function never logs a refusal of it as a warning.
+    const probe = await fetch(`${base}/`, { headers: { "x-local-stack-probe": "ready" } });
+    await probe.body?.cancel();
+    if (probe.status !== 204) throw new Error(`the readiness probe was answered ${probe.status}, not 204`);
   } catch (err) {
     await proc.stop("SIGKILL");
     throw new Error(`the function did not start: ${err.message}`);

@@ -13,7 +13,7 @@ import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import { DEFAULT_POOLER_PORT, defaults, root } from "./db.mjs";
-import { startProcess } from "./processes.mjs";
+import { portInUse, startProcess } from "./processes.mjs";
 import { startStack } from "./stack.mjs";
 import { onSupportedNode } from "./supported-node.mjs";
 
@@ -103,8 +103,9 @@ function startApp(env) {
     retain: false,
     onOutput: (chunk) => process.stdout.write(chunk),
   });
+  // Its stderr went to the terminal already: the message adds what it printed on stdout, if anything.
   const ready = proc.match.then(([, url]) => url, (err) => {
-    throw new Error(`the example app ${err.message.split("\n")[0]}`);
+    throw new Error(`the example app ${err.message}`);
   });
   ready.catch(() => {});
   return { proc, ready, exited: proc.exited };
@@ -159,7 +160,24 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
   });
 }
 
+/**
+ * The API's and the app's ports, before anything starts: a port in use is named in a sentence with its
+ * variable, instead of a process dying of EADDRINUSE part-way. The database's and the pooler's ports
+ * may be this stack's own, still running; their servers' logs name a port in use (scripts/db.mjs).
+ */
+async function checkPorts() {
+  const ports = [[apiPort, "API_PORT"], ...(withApp ? [[appPort, "PORT"]] : [])];
+  for (const [port, variable] of ports) {
+    if (await portInUse(port)) {
+      throw new Error(
+        `port ${port} (${variable}) is in use by another process: stop it, or start with ${variable}=<a free port>`,
+      );
+    }
+  }
+}
+
 try {
+  await checkPorts();
   if (withApp) buildIfStale();
   stack = await startStack({ dir, dbPort, apiPort, poolerPort });
   starting = false;

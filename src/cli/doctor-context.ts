@@ -24,7 +24,19 @@ export interface Context {
   schema: string;
   expected: Expectations;
   user: string;
+  /**
+   * The package's table names that exist in the schema as someone else's table (a `public.sessions`
+   * of the user's own, without the package's columns): never to be altered on the package's behalf.
+   */
+  foreign?: Set<string>;
+  /** Other schemas holding the package's cleanup dispatch: where it is installed instead. */
+  elsewhere?: string[];
 }
+
+/** `init`, then the push that applies what init wrote, for the schema the doctor looks at. */
+export const pushFix = (schema: string): string =>
+  `npx supabase-session-store init${schema === "public" ? "" : ` --schema ${schema}`} && ` +
+  'npx supabase db push --db-url "$DATABASE_URL" --yes';
 
 export const count = (v: unknown): number => Number(v ?? 0);
 export const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? "" : "s"}`;

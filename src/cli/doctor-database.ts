@@ -6,12 +6,10 @@
 // Here: the run, the migrations, the schema's objects and the table's housekeeping; the
 // security checks are in doctor-security.ts, the schedule's in doctor-schedule.ts.
 import { type Check, fail, pass, warn } from "./doctor-check.js";
-import { type Context, count, list, plural, THRESHOLDS } from "./doctor-context.js";
+import { type Context, count, list, plural, pushFix, THRESHOLDS } from "./doctor-context.js";
 import { httpBranch, schedule } from "./doctor-schedule.js";
 import { security } from "./doctor-security.js";
 import { quoteIdent } from "../pg-backend.js";
-
-const PUSH_FIX = 'npx supabase-session-store init && npx supabase db push --db-url "$DATABASE_URL" --yes';
 
 /** Runs `check` under a savepoint; an error becomes its verdict (privileges: a warning). */
 async function guarded(ctx: Context, id: string, check: () => Promise<Check[]>): Promise<Check[]> {
@@ -46,8 +44,52 @@ export async function databaseChecks(ctx: Context): Promise<Check[]> {
     ["housekeeping", housekeeping],
   ];
   const checks: Check[] = [];
+  await guarded(ctx, "schema", async () => {
+    await whoseTables(ctx);
+    return [];
+  });
   for (const [id, step] of steps) checks.push(...await guarded(ctx, id, () => step(ctx)));
   return checks;
+}
+
+/**
+ * Which of the package's table names exist in the schema as tables of someone else's (they lack
+ * the package's columns), and which other schemas hold the package's cleanup dispatch.
+ */
+async function whoseTables(ctx: Context): Promise<void> {
+  const rows = await ctx.sql(
+    `select c.relname, array(select a.attname::text from pg_catalog.pg_attribute a
+                              where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped) as columns
+       from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
+      where n.nspname = $1 and c.relname = any ($2) and c.relkind in ('r', 'p')`,
+    [ctx.schema, [...ctx.expected.tables.keys()]],
+  );
+  ctx.foreign = new Set(
+    rows.filter((r) => {
+      const has = new Set(r.columns as string[]);
+      return (ctx.expected.columns.get(String(r.relname)) ?? []).some((c) => !has.has(c));
+    }).map((r) => String(r.relname)),
+  );
+  const others = await ctx.sql(
+    `select distinct n.nspname from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
+      where p.proname = 'dispatch_session_cleanup' and n.nspname <> $1 order by 1`,
+    [ctx.schema],
+  );
+  ctx.elsewhere = others.map((r) => String(r.nspname));
+}
+
+/** How to install what is missing: into the schema, unless a table of the user's own is in the way there. */
+function installFixes(ctx: Context, pushOptions = ""): string[] {
+  return ctx.foreign?.size ? notOursFixes(ctx) : [`${pushFix(ctx.schema)}${pushOptions}`];
+}
+
+/** What to do when the schema holds a table of the user's own under the package's table name. */
+function notOursFixes(ctx: Context): string[] {
+  const doctorThere = ctx.elsewhere?.map((s) => `npx supabase-session-store doctor --schema ${s}  # installed there`);
+  return doctorThere?.length ? doctorThere : [
+    'npx supabase-session-store init --schema session_store && npx supabase db push --db-url "$DATABASE_URL" ' +
+    "--yes  # a schema of its own, beside your table; then doctor --schema session_store",
+  ];
 }
 
 /**
@@ -66,7 +108,7 @@ async function migrations(ctx: Context): Promise<Check[]> {
       id,
       `none of the package's ${ours.length} migrations is applied ` +
         `(no supabase_migrations.schema_migrations): ${list(ours.map((m) => m.file), 99)}`,
-      PUSH_FIX,
+      ...installFixes(ctx),
     )];
   }
   const applied = await ctx.sql("select version, name from supabase_migrations.schema_migrations order by version");
@@ -98,7 +140,7 @@ async function migrations(ctx: Context): Promise<Check[]> {
       id,
       `${ours.length - missing.length} of ${ours.length} applied; missing: ` +
         `${list(missing.map((m) => m.file), 99)}${newer}`,
-      outOfOrder ? `${PUSH_FIX} --include-all` : PUSH_FIX,
+      ...installFixes(ctx, outOfOrder ? " --include-all" : ""),
     )];
   }
   return [pass(id, `all ${ours.length} applied (newest ${ours.at(-1)?.file})${newer}`)];
@@ -119,6 +161,9 @@ async function schemaObjects(ctx: Context): Promise<Check[]> {
     [schema, [...expected.functions.keys()]],
   );
   const fnPresent = new Set(fns.map((r) => String(r.proname)));
+  const foreign = [...ctx.foreign ?? []];
+  // Beside a table of the user's own, installing into this schema would fail: the fix is elsewhere.
+  const fixes = installFixes(ctx);
   const missing = (kind: string, objects: Map<string, string>, isThere: (name: string) => boolean) => {
     const gone = [...objects].filter(([name]) => !isThere(name));
     if (!gone.length) return pass(`schema.${kind}`, `${kind}: ${objects.size} present`);
@@ -127,11 +172,20 @@ async function schemaObjects(ctx: Context): Promise<Check[]> {
       `schema.${kind}`,
       `${kind} missing in schema ${schema}: ${list(gone.map(([n]) => n))} ` +
         `(created by ${list(files)})`,
-      PUSH_FIX,
+      ...fixes,
     );
   };
+  const tables = foreign.length
+    ? fail(
+      "schema.tables",
+      `${list(foreign.map((t) => `${schema}.${t}`))} is a table of your own, not this package's (it lacks the ` +
+        `package's columns): the package is not installed in schema ${schema}` +
+        (ctx.elsewhere?.length ? `; its functions are in schema ${list(ctx.elsewhere)}` : ""),
+      ...fixes,
+    )
+    : missing("tables", expected.tables, (n) => present.has(`r:${n}`) || present.has(`p:${n}`));
   return [
-    missing("tables", expected.tables, (n) => present.has(`r:${n}`) || present.has(`p:${n}`)),
+    tables,
     missing("indexes", expected.indexes, (n) => present.has(`i:${n}`) || present.has(`I:${n}`)),
     missing("functions", expected.functions, (n) => fnPresent.has(n)),
   ];
@@ -140,6 +194,7 @@ async function schemaObjects(ctx: Context): Promise<Check[]> {
 async function housekeeping(ctx: Context): Promise<Check[]> {
   const table = ctx.expected.tables.keys().next().value;
   if (!table) return [];
+  if (ctx.foreign?.has(table)) return []; // the user's own table: its rows are none of the doctor's business
   const name = `${quoteIdent(ctx.schema)}.${quoteIdent(table)}`;
   const [exists] = await ctx.sql("select pg_catalog.to_regclass($1) as t", [name]);
   if (!exists?.t) return [];

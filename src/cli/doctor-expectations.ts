@@ -4,9 +4,10 @@
 // service_role, the pg_cron jobs and the Vault secret names the schedule reads.
 //
 // The migrations are this package's own SQL, written in one style: top-level
-// statements start at the beginning of a line and name objects `public.<name>`.
-import fs from "node:fs";
-import path from "node:path";
+// statements start at the beginning of a line and name objects `public.<name>`. For
+// another schema they are read as `init --schema` and `migrations --schema` write them
+// (migrationsFor), so that the jobs' commands and every printed fix name that schema.
+import { migrationsFor } from "./migrations.js";
 
 export interface Migration {
   version: string;
@@ -29,6 +30,8 @@ export interface Expectations {
   migrations: Migration[];
   /** Object name to the migration file that creates it. */
   tables: Map<string, string>;
+  /** Table name to the columns its `create table` declares: a table of that name without them is not ours. */
+  columns: Map<string, string[]>;
   indexes: Map<string, string>;
   functions: Map<string, string>;
   /** Function name to whether service_role may execute it (absent: the migrations do not say). */
@@ -41,12 +44,12 @@ export interface Expectations {
 
 const MIGRATION_FILE = /^(\d+)_(.+)\.sql$/;
 
-/** Reads the expectations from a supabase/migrations folder. */
-export function readExpectations(dir: string): Expectations {
-  const files = fs.readdirSync(dir).filter((f) => MIGRATION_FILE.test(f)).sort();
+/** Reads the expectations from a supabase/migrations folder, as installed into `schema`. */
+export function readExpectations(dir: string, schema = "public"): Expectations {
   const expected: Expectations = {
     migrations: [],
     tables: new Map(),
+    columns: new Map(),
     indexes: new Map(),
     functions: new Map(),
     serviceRoleExecute: new Map(),
@@ -54,26 +57,34 @@ export function readExpectations(dir: string): Expectations {
     jobs: [],
     vaultSecrets: [],
   };
-  for (const file of files) {
+  for (const [file, sql] of migrationsFor(dir, schema)) {
     const [, version, name] = file.match(MIGRATION_FILE) as RegExpMatchArray;
     expected.migrations.push({ version: version as string, name: name as string, file });
-    readMigration(fs.readFileSync(path.join(dir, file), "utf8"), file, expected);
+    readMigration(sql, file, schema, expected);
   }
   return expected;
 }
 
-function readMigration(sql: string, file: string, expected: Expectations): void {
-  for (const m of sql.matchAll(/^create table (?:if not exists )?public\.(\w+)/gm)) {
+function readMigration(sql: string, file: string, schema: string, expected: Expectations): void {
+  // A schema name is a lower-case identifier (checkSchemaName): nothing in it needs escaping.
+  const q = (pattern: string, flags = "gm") => new RegExp(pattern.replaceAll("SCHEMA", schema), flags);
+  for (const m of sql.matchAll(q("^create table (?:if not exists )?SCHEMA\\.(\\w+) \\(\\n([\\s\\S]*?)\\n\\);"))) {
     expected.tables.set(m[1] as string, file);
+    // One column or constraint a line; comments on lines of their own.
+    const columns = (m[2] as string).split("\n").map((l) => l.match(/^\s*([a-z_]\w*)\s/)?.[1])
+      .filter((c): c is string => !!c && !["constraint", "primary", "unique", "check", "foreign"].includes(c));
+    expected.columns.set(m[1] as string, columns);
   }
-  for (const m of sql.matchAll(/^create (?:unique )?index (?:if not exists )?(\w+) on public\./gm)) {
+  for (const m of sql.matchAll(q("^create (?:unique )?index (?:if not exists )?(\\w+) on SCHEMA\\."))) {
     expected.indexes.set(m[1] as string, file);
   }
-  for (const m of sql.matchAll(/^drop index (?:if exists )?public\.(\w+)/gm)) expected.indexes.delete(m[1] as string);
-  for (const m of sql.matchAll(/^create (?:or replace )?function public\.(\w+)\(/gm)) {
+  for (const m of sql.matchAll(q("^drop index (?:if exists )?SCHEMA\\.(\\w+)"))) {
+    expected.indexes.delete(m[1] as string);
+  }
+  for (const m of sql.matchAll(q("^create (?:or replace )?function SCHEMA\\.(\\w+)\\("))) {
     if (!expected.functions.has(m[1] as string)) expected.functions.set(m[1] as string, file);
   }
-  for (const m of sql.matchAll(/^drop function (?:if exists )?public\.(\w+)/gm)) {
+  for (const m of sql.matchAll(q("^drop function (?:if exists )?SCHEMA\\.(\\w+)"))) {
     expected.functions.delete(m[1] as string);
   }
 
@@ -84,9 +95,11 @@ function readMigration(sql: string, file: string, expected: Expectations): void 
     const roles = statement.match(/\s(?:to|from)\s+([^;]+);$/)?.[1] ?? "";
     if (!/\bservice_role\b/.test(roles)) continue;
     if (/\son function\s/.test(statement)) {
-      for (const f of statement.matchAll(/public\.(\w+)\(/g)) expected.serviceRoleExecute.set(f[1] as string, granted);
+      for (const f of statement.matchAll(q("SCHEMA\\.(\\w+)\\(", "g"))) {
+        expected.serviceRoleExecute.set(f[1] as string, granted);
+      }
     }
-    const table = statement.match(/^grant ([\w, ]+) on table public\.(\w+)/);
+    const table = statement.match(q("^grant ([\\w, ]+) on table SCHEMA\\.(\\w+)", ""));
     if (table && granted) {
       expected.serviceRoleTable.set(table[2] as string, (table[1] as string).split(",").map((p) => p.trim()));
     }

@@ -4,15 +4,17 @@
 import { type Check, fail, pass } from "./doctor-check.js";
 
 const TIMEOUT_MS = 30_000;
-const DEPLOY = "npx supabase functions deploy cleanup-sessions";
+export const DEPLOY = "npx supabase functions deploy cleanup-sessions";
+/** The function's own answer to a call without a valid key (functions/cleanup-sessions/handler.ts). */
+const REFUSAL = "a valid secret key is required in the apikey header";
 
-interface Answer {
+export interface Answer {
   status: number;
   body: Record<string, unknown>;
 }
 
 /** POSTs a dry run; resolves with the answer, or with the reason none came. */
-async function dryRun(endpoint: string, key?: string): Promise<Answer | string> {
+export async function dryRun(endpoint: string, key?: string): Promise<Answer | string> {
   let res: Response;
   try {
     res = await fetch(endpoint, {
@@ -37,7 +39,7 @@ async function dryRun(endpoint: string, key?: string): Promise<Answer | string> 
 }
 
 /** A short, printable reason from an answer's body (the function's own `error` text only). */
-function reason(answer: Answer): string {
+export function reason(answer: Answer): string {
   const text = typeof answer.body.error === "string"
     ? answer.body.error
     : typeof answer.body.message === "string"
@@ -105,4 +107,37 @@ export async function functionChecks(url: string, key: string): Promise<Check[]>
     );
   }
   return checks;
+}
+
+/**
+ * Where the cleanup job sends its request, from the Vault secret holding the project URL (built as
+ * dispatch_session_cleanup builds it), called without a key: the function refuses (401), so it is
+ * there; a 404 there is a typo in the secret (another project's ref, a path after the URL).
+ */
+export async function vaultUrlCheck(secret: string, projectUrl: string): Promise<Check> {
+  const id = "schedule.vault-url";
+  const endpoint = `${projectUrl.replace(/\/+$/, "")}/functions/v1/cleanup-sessions`;
+  const update = `select vault.update_secret((select id from vault.secrets where name = '${secret}'), ` +
+    "'https://<project-ref>.supabase.co'); -- the project URL alone: the job adds /functions/v1/cleanup-sessions";
+  const answer = await dryRun(endpoint);
+  const from = `the Vault secret ${secret} sends the cleanup job to ${endpoint}`;
+  if (typeof answer === "string") return fail(id, `${from}, which is unreachable (${answer})`, update);
+  if (answer.status === 404) {
+    return fail(
+      id,
+      `${from}, which answers 404${reason(answer)}: no function there (a wrong project ref, or a path after the ` +
+        "project URL?), so every run's request fails",
+      update,
+      `${DEPLOY}  # if the URL is right and the function is not deployed yet`,
+    );
+  }
+  if (answer.status !== 401 || answer.body.error !== REFUSAL) {
+    return fail(
+      id,
+      `${from}, which answered ${answer.status} to a call without a key${reason(answer)}: not the function's ` +
+        "refusal, so something else answers there",
+      update,
+    );
+  }
+  return pass(id, `${from}, where the function answers (401 to a call without a key)`);
 }

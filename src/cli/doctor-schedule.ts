@@ -5,6 +5,7 @@ import { quoteIdent } from "../pg-backend.js";
 import { type Check, fail, pass, warn } from "./doctor-check.js";
 import { type Context, count, type Row, THRESHOLDS } from "./doctor-context.js";
 import type { CronJob } from "./doctor-expectations.js";
+import { vaultUrlCheck } from "./doctor-function.js";
 
 const SCHEDULER_FIX = "pg_cron runs jobs only with shared_preload_libraries = 'pg_cron' and cron.database_name " +
   "set to this database (on Supabase: Integrations → Cron); its server log says why a run did not start";
@@ -55,7 +56,7 @@ export async function schedule(ctx: Context): Promise<Check[]> {
   for (const job of jobs) {
     // The command as the migration writes it, evaluated (the package's own SQL: a string expression).
     const [row] = await ctx.sql(
-      `select jobid, schedule, active, database, command = (${job.commandSql}) as same_command
+      `select jobid, schedule, active, database, command, command = (${job.commandSql}) as same_command
          from cron.job where jobname = $1 order by jobid desc limit 1`,
       [job.name],
     );
@@ -81,6 +82,15 @@ function jobCheck(ctx: Context, job: CronJob, row: Row | undefined, database: st
     return fail(id, `job ${job.name} runs at '${row.schedule}', expected '${job.schedule}'`, job.statement);
   }
   if (!row.same_command) {
+    // The package installed into another schema (init --schema): rescheduling it here would break the job.
+    const other = String(row.command).match(/^select (\w+)\.dispatch_session_cleanup\(\)$/)?.[1];
+    if (other && other !== ctx.schema) {
+      return fail(
+        id,
+        `job ${job.name} runs schema ${other}'s cleanup (${row.command}), not schema ${ctx.schema}'s`,
+        `npx supabase-session-store doctor --schema ${other}  # the schema the job cleans`,
+      );
+    }
     return fail(id, `job ${job.name} runs another command than the migration's`, job.statement);
   }
   if (!row.active) {
@@ -172,6 +182,15 @@ export async function httpBranch(ctx: Context): Promise<Check[]> {
         )
         : pass(id, `pg_net and the Vault secrets ${names.join(", ")} are present: the cleanup job calls the function`),
     );
+    // The project URL is no secret (the key's value is never read): where the job's request goes.
+    const urlSecret = names.find((n) => n.endsWith("_url"));
+    if (urlSecret && set.has(urlSecret)) {
+      const [row] = await ctx.sql(
+        "select decrypted_secret as url from vault.decrypted_secrets where name = $1 order by 1 limit 1",
+        [urlSecret],
+      );
+      checks.push(await vaultUrlCheck(urlSecret, String(row?.url)));
+    }
   }
   if (found?.responses) checks.push(...await httpAnswers(ctx));
   return checks;

@@ -10,7 +10,7 @@ const API_ROLES = ["anon", "authenticated"];
 /** The package's tables and functions as they exist now (their oids and SQL names). */
 async function ourObjects(ctx: Context) {
   const tables = await ctx.sql(
-    `select c.oid, c.oid::pg_catalog.regclass::text as sql_name, c.relrowsecurity
+    `select c.oid, c.relname, c.oid::pg_catalog.regclass::text as sql_name, c.relrowsecurity
        from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
       where n.nspname = $1 and c.relname = any ($2) and c.relkind in ('r', 'p')`,
     [ctx.schema, [...ctx.expected.tables.keys()]],
@@ -22,7 +22,8 @@ async function ourObjects(ctx: Context) {
       where n.nspname = $1 and p.proname = any ($2) order by 3`,
     [ctx.schema, [...ctx.expected.functions.keys()]],
   );
-  return { tables, functions };
+  // A table of the user's own under the package's name is theirs to secure, not the doctor's to alter.
+  return { tables: tables.filter((t) => !ctx.foreign?.has(String(t.relname))), functions };
 }
 
 export async function security(ctx: Context): Promise<Check[]> {

@@ -16,6 +16,7 @@ import { functionChecks } from "./doctor-function.js";
 import { poolerCheck, type PoolerProbe, urlPort } from "./doctor-pooler.js";
 import { redactUrl, renderJson, renderText, scrub, secretsOf } from "./doctor-report.js";
 import { type CliIo, parseFlags, UsageError } from "./io.js";
+import { checkSchemaName } from "./migrations.js";
 import { MIGRATIONS_DIR } from "./package-files.js";
 
 const USAGE = `usage: supabase-session-store doctor --db-url <postgres url> [--url <SUPABASE_URL> --key <secret key>]
@@ -70,8 +71,8 @@ function parse(argv: string[], env: CliIo["env"]): Options | "help" {
       throw new UsageError(`--url is not an http(s) URL: ${JSON.stringify(url.slice(0, 100))}`);
     }
   }
-  const schema = values.schema ?? "public";
-  if (!schema) throw new UsageError("--schema must not be empty");
+  // The names `init --schema` and `migrations --schema` accept: the only schemas the package installs into.
+  const schema = checkSchemaName(values.schema ?? "public");
   const prepared = values["prepared-statements"];
   if (prepared !== undefined && prepared !== "true" && prepared !== "false") {
     throw new UsageError(`--prepared-statements must be true or false, got ${JSON.stringify(prepared.slice(0, 20))}`);
@@ -104,7 +105,7 @@ async function loadPg(): Promise<new (config: object) => Client> {
 }
 
 async function diagnose(options: Options, say: (s: string) => void): Promise<number> {
-  const expected = readExpectations(MIGRATIONS_DIR);
+  const expected = readExpectations(MIGRATIONS_DIR, options.schema);
   const Client = await loadPg();
   const client = new Client({
     connectionString: options.dbUrl,

@@ -171,6 +171,8 @@ test("every command block of the README's Install and Using the store, and of do
 describe("a fresh supabase init project, following the README and docs/production.md", () => {
   let c;
   let app;
+  let apiUrl;
+  let projectEnv;
   before(async () => {
     c = await consumer("public");
   });
@@ -182,6 +184,7 @@ describe("a fresh supabase init project, following the README and docs/productio
   test("the docs' commands run in order: install the tarball, compile the app, copy, push, verify, purge", async (t) => {
     const { url, fnPort } = await api(c);
     const env = shellEnv({ SUPABASE_DB_URL: c.cliUrl, SUPABASE_URL: url, SUPABASE_SECRET_KEY: keys.secretKey });
+    [apiUrl, projectEnv] = [url, env];
     const { transcript, notRun, outputs } = await followDocs("consumer", c, env, {
       afterRun: functionServer(c, fnPort, { SUPABASE_URL: url }),
     });
@@ -253,6 +256,65 @@ describe("a fresh supabase init project, following the README and docs/productio
     });
     assert.ok(wrongUrl.every((a) => a.status >= 500 && a.body?.error), `JSON errors only: ${JSON.stringify(wrongUrl)}`);
     assert.deepEqual(wrongUrl.at(-1), { status: 503, body: { error: "session store unavailable" } });
+
+    const doctored = outputs.find((o) => /supabase-session-store doctor/.test(o.block.code));
+    assert.match(
+      doctored.out,
+      /\n0 failed, \d+ warnings?, \d+ passed: exit 0\n/,
+      "the installed doctor finds nothing wrong",
+    );
+  });
+
+  test("the installed doctor (npx) fails a Vault project URL whose function answers 404, and prints the fix", async () => {
+    assert.ok(projectEnv, "the docs' commands ran");
+    // pg_net and Vault are not packaged for this machine: the objects the doctor reads, in their
+    // real layout (pg_net's http_post and response table, Vault's secrets and decrypted view), stand in.
+    const vault = (projectUrl) =>
+      `create or replace view vault.decrypted_secrets as select s.id, s.name, v.secret as decrypted_secret
+         from vault.secrets s join (values ('session_cleanup_project_url', '${projectUrl}'),
+           ('session_cleanup_secret_key', '${keys.secretKey}')) v(name, secret) using (name);`;
+    const standIns = psql(
+      c.url,
+      `create schema net;
+      create table net._http_response (id bigint primary key, status_code integer, content_type text,
+        headers jsonb, content text, timed_out boolean, error_msg text, created timestamptz not null default now());
+      create function net.http_post(url text, body jsonb, headers jsonb, timeout_milliseconds integer)
+        returns bigint language sql as 'select 1::bigint';
+      create schema vault;
+      create table vault.secrets (id uuid primary key default gen_random_uuid(), name text unique);
+      insert into vault.secrets (name) values ('session_cleanup_project_url'), ('session_cleanup_secret_key');
+      ${vault(`${apiUrl}/dashboard/project/abcdefghijklmnopqrst`)}`,
+    );
+    assert.equal(standIns.code, 0, standIns.out);
+    const doctor = async () => {
+      const run = await runScript(
+        c.project,
+        'npx supabase-session-store doctor --db-url "$SUPABASE_DB_URL" --json',
+        projectEnv,
+      );
+      const doc = JSON.parse(run.stdout.slice(run.stdout.indexOf("{")));
+      return { code: run.code, doc, check: doc.checks.find((x) => x.id === "schedule.vault-url") };
+    };
+
+    const typo = await doctor();
+    assert.equal(typo.code, 1, JSON.stringify(typo.doc.checks));
+    assert.equal(typo.check.status, "fail");
+    const endpoint = `${apiUrl}/dashboard/project/abcdefghijklmnopqrst/functions/v1/cleanup-sessions`;
+    assert.match(
+      typo.check.summary,
+      new RegExp(`session_cleanup_project_url sends the cleanup job to ${endpoint}, which answers 404`),
+    );
+    assert.match(
+      typo.check.fixes[0],
+      /^select vault\.update_secret\(\(select id from vault\.secrets where name = 'session_cleanup_project_url'\), 'https:\/\/<project-ref>\.supabase\.co'\);/,
+    );
+    assert.ok(!JSON.stringify(typo.doc).includes(keys.secretKey), "the doctor never prints the key");
+
+    // The fix, with the project's URL: the check passes, and nothing else fails.
+    assert.equal(psql(c.url, vault(apiUrl)).code, 0);
+    const fixed = await doctor();
+    assert.equal(fixed.check.status, "pass", fixed.check.summary);
+    assert.equal(fixed.code, 0, JSON.stringify(fixed.doc.checks.filter((x) => x.status === "fail")));
   });
 });
 
@@ -393,5 +455,41 @@ describe("a project with a public.sessions table of its own, installing into ano
       advisors.out.slice(advisors.out.indexOf("["), advisors.out.lastIndexOf("]") + 1) || "[]",
     );
     assert.deepEqual(findings.filter((f) => f.level !== "INFO").map((f) => `${f.name}: ${f.detail}`), []);
+
+    // The installed doctor, told the schema, finds the install healthy, the cron job included.
+    assert.equal((await runScript(c.project, "npm i -D pg", env)).code, 0);
+    const doctor = async (args) => {
+      const run = await runScript(
+        c.project,
+        `npx supabase-session-store doctor --db-url "$SUPABASE_DB_URL" ${args} --json`,
+        env,
+      );
+      const doc = JSON.parse(run.stdout.slice(run.stdout.indexOf("{")));
+      return { code: run.code, doc, byId: (id) => doc.checks.find((x) => x.id === id) };
+    };
+    const there = await doctor(`--schema ${SCHEMA}`);
+    assert.deepEqual(there.doc.checks.filter((x) => x.status === "fail"), []);
+    assert.equal(there.code, 0);
+    assert.equal(there.byId("schedule.job.cleanup-expired-sessions").status, "pass");
+
+    // Without --schema it looks in public, beside the app's own table: it says so, and alters nothing of the app's.
+    const publicOnly = await doctor("");
+    assert.equal(publicOnly.code, 1);
+    const tables = publicOnly.byId("schema.tables");
+    assert.equal(tables.status, "fail");
+    assert.match(tables.summary, /public\.sessions is a table of your own, not this package's/);
+    assert.match(tables.summary, /not installed in schema public; its functions are in schema session_store/);
+    assert.deepEqual(tables.fixes, [`npx supabase-session-store doctor --schema ${SCHEMA}  # installed there`]);
+    const otherJob = publicOnly.byId("schedule.job.cleanup-expired-sessions");
+    assert.match(otherJob.summary, /runs schema session_store's cleanup/);
+    assert.deepEqual(otherJob.fixes, [
+      `npx supabase-session-store doctor --schema ${SCHEMA}  # the schema the job cleans`,
+    ]);
+    const fixes = publicOnly.doc.checks.flatMap((x) => x.fixes).join("\n");
+    assert.doesNotMatch(fixes, /alter table|revoke|grant|public\.dispatch_session_cleanup|cron\.schedule/);
+    assert.ok(
+      !publicOnly.doc.checks.some((x) => /^(security|housekeeping)\./.test(x.id)),
+      "nothing of the app's table is checked",
+    );
   });
 });

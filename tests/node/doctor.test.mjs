@@ -167,6 +167,32 @@ describe("a broken deployment", () => {
     });
   });
 
+  test("a public.sessions of the app's own is not the package's: no fix alters it, the fix is another schema", async () => {
+    await withScratch("own_table", async (client, url) => {
+      // RLS off and granted to anon: the app's business, which the doctor must not take for the package's.
+      await client.query(`create table public.sessions (id bigint primary key, athlete text not null);
+        grant select on public.sessions to anon;`);
+      const doc = await report(["--db-url", url], 1);
+      const tables = doc.byId("schema.tables");
+      assert.equal(tables.status, "fail");
+      assert.match(
+        tables.summary,
+        /^public\.sessions is a table of your own, not this package's .*not installed in schema public$/,
+      );
+      const install =
+        /^npx supabase-session-store init --schema session_store && npx supabase db push .*doctor --schema session_store$/;
+      assert.match(tables.fixes[0], install);
+      assert.match(
+        doc.byId("migrations").fixes[0],
+        install,
+        "not an init into public, which would collide with the table",
+      );
+      const fixes = doc.checks.flatMap((c) => c.fixes).join("\n");
+      assert.doesNotMatch(fixes, /alter table|revoke|public\.sessions/);
+      assert.ok(!doc.checks.some((c) => /^(security|housekeeping)\./.test(c.id)), "the app's table is not checked");
+    });
+  });
+
   test("a leaked grant to anon fails, naming the role, the object and the revoke that fixes it", async () => {
     await withScratch("leaked_grant", async (client, url) => {
       await migrate(client);

@@ -92,6 +92,75 @@ after(async () => {
   removeCluster();
 });
 
+/** Runs `fn(server)` with a net.Server holding 127.0.0.1:`port`, as another program would. */
+async function occupying(port, fn) {
+  const server = net.createServer((socket) => socket.destroy());
+  await new Promise((resolve, reject) => server.once("error", reject).listen(port, "127.0.0.1", resolve));
+  try {
+    return await fn();
+  } finally {
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
+
+describe("a port in use is named, with what the server that could not bind said", () => {
+  test("npm start with the app's port taken stops at once: exit 1, the port and its variable in a sentence", async () => {
+    await occupying(ports.app, () => {
+      const res = spawnSync(process.execPath, [path.join(root, "scripts/start.mjs")], {
+        cwd: root,
+        encoding: "utf8",
+        timeout: 60_000,
+        env: {
+          ...userShellEnv(),
+          LOCAL_DB_DIR,
+          LOCAL_DB_PORT: String(ports.db),
+          LOCAL_DB_POOLER_PORT: String(ports.pooler),
+          API_PORT: String(ports.api),
+          PORT: String(ports.app),
+        },
+      });
+      assert.equal(res.status, 1, `${res.stdout}${res.stderr}`);
+      assert.equal(
+        res.stderr.trim().split("\n").at(-1),
+        `npm start failed: port ${ports.app} (PORT) is in use by another process: stop it, or start with PORT=<a free port>`,
+      );
+      assert.equal(db.isRunning({ dir, port: ports.db }), false, "nothing was started");
+    });
+  });
+
+  test("Postgres, then PgBouncer, on a port in use: the error carries their own log lines naming it", async () => {
+    const scratch = { dir: path.join(root, ".local/npm-start-test-port"), port: await freePort() };
+    try {
+      await occupying(scratch.port, () => {
+        assert.throws(() => db.start({ ...scratch, migrate: false }), (err) => {
+          assert.match(err.message, new RegExp(`^PostgreSQL did not start on 127\\.0\\.0\\.1:${scratch.port}; `));
+          assert.match(err.message, /could not bind IPv4 address "127\.0\.0\.1": Address already in use/);
+          assert.match(err.message, new RegExp(`Is another postmaster already running on port ${scratch.port}\\?`));
+          return true;
+        });
+      });
+      const poolerPort = await freePort();
+      await occupying(poolerPort, () => {
+        assert.throws(() => db.start({ ...scratch, poolerPort, migrate: false }), (err) => {
+          assert.match(
+            err.message,
+            new RegExp(`^the pooler \\(PgBouncer\\) exited before it listened on port ${poolerPort}; `),
+          );
+          assert.match(
+            err.message,
+            new RegExp(`cannot listen on 127\\.0\\.0\\.1:${poolerPort}: bind\\(\\): Address already in use`),
+          );
+          return true;
+        });
+      });
+      assert.equal(db.isRunning(scratch), false, "the server the failed start started is stopped again");
+    } finally {
+      db.destroy(scratch);
+      fs.rmSync(scratch.dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
   const jar = new CookieJar();
 
@@ -99,6 +168,12 @@ describe("npm start", { timeout: 2 * START_TIMEOUT_MS }, () => {
     run = await npmStart();
     const out = run.proc.output();
     assert.equal(run.appUrl, `http://127.0.0.1:${ports.app}`);
+    // The stack's own readiness probe of the function is no refusal the function logs.
+    assert.doesNotMatch(out, /"status":401|"reason":"no key"|"level":"warn"/);
+    // supabase db push's lines in the order it printed them: what it applied, then that it finished.
+    const applied = [...out.matchAll(/^\[db\] Applying migration (\S+)/gm)];
+    assert.ok(applied.length >= 5, out);
+    assert.ok(out.indexOf("[db] Finished supabase db push.") > applied.at(-1).index, `"Finished" comes last:\n${out}`);
     assert.equal(run.apiUrl, `http://127.0.0.1:${ports.api}`);
     const pooled = new pg.Client({ connectionString: run.poolerUrl });
     await pooled.connect();
