@@ -39,7 +39,12 @@ drop index public.idx_sessions_expires_at;
 create index idx_sessions_expires_hour on public.sessions (expires_hour);
 
 -- Cleanup reads the hour's index: a row whose hour has begun may have expired (the filter on
--- expires_at decides); one whose hour has not begun cannot have. Oldest hour first.
+-- expires_at decides); one whose hour has not begun cannot have. Oldest hour first. The batch's
+-- rows are locked first (skip locked; a row made live meanwhile fails the re-check and stays),
+-- then deleted by their row addresses, which the lock keeps valid: one TID scan, whatever the
+-- table's size. Deleting `where sid in (...)` let the planner, which underestimates the batch
+-- (it multiplies the selectivities of the hour and of the expiry), read the whole table for a
+-- hash join: one batch of 10,000 at 1,000,000 rows took 1.7 s instead of 0.2 s.
 create or replace function public.cleanup_expired_sessions(batch_size integer default 10000)
 returns integer
 language plpgsql
@@ -54,15 +59,15 @@ begin
   end if;
 
   delete from public.sessions s
-   where s.sid in (
-     select e.sid
+   where s.ctid = any (array(
+     select e.ctid
        from public.sessions e
       where e.expires_hour <= now()
         and e.expires_at <= now()
         and (e.destroyed_at is null or e.destroyed_at < now() - interval '1 day')
       order by e.expires_hour
       limit batch_size
-        for update skip locked);
+        for update skip locked));
 
   get diagnostics deleted = row_count;
   return deleted;
