@@ -19,7 +19,7 @@ import { parseArgs } from "node:util";
 import pg from "pg";
 import * as db from "../scripts/db.mjs";
 import { CLIENTS } from "./lib/clients.mjs";
-import { median } from "./lib/measure.mjs";
+import { fixedLoop, median } from "./lib/measure.mjs";
 import { perRequest, snapshot } from "./lib/server-cost.mjs";
 import { TOUCH_AFTER_SECONDS, WORKLOADS } from "./lib/workloads.mjs";
 import { renderCost } from "./lib/cost-report.mjs";
@@ -67,18 +67,6 @@ const CELLS = [
   ["mix", 8],
 ].flatMap(([w, c]) => [[w, "connect-pg-simple", 0, c], [w, "store-pg", 0, c]])
   .concat([["mix-touchafter", "store-pg", TOUCH_AFTER_SECONDS, 8]]);
-
-/** `requests` calls of `op` from `concurrency` callers, each starting the next as the last settles. */
-async function fixedLoop(op, { concurrency, requests }) {
-  let started = 0;
-  const caller = async () => {
-    while (started < requests) {
-      started++;
-      await op();
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, caller));
-}
 
 /** Both tables hold the same LIVE sessions, vacuumed, then a checkpoint. */
 async function resetTables(admin, superuser, live) {

@@ -2,7 +2,7 @@
 // requests, and latency at 10M rows. Each takes the bench's context ({ admin, superuser,
 // database, log }) and returns plain figures for the report.
 import { CLIENTS, CPS_TABLE_DDL } from "./clients.mjs";
-import { closedLoop, summarize } from "./measure.mjs";
+import { closedLoop, fixedLoop, summarize } from "./measure.mjs";
 import { keySql, LIVE_SID_BASE, makeSession, newSid, randomLiveSid, sessionJson } from "./session.mjs";
 import { TOUCH_AFTER_SECONDS, WORKLOADS } from "./workloads.mjs";
 
@@ -63,14 +63,8 @@ export async function vacuumAfterTouches({ admin, superuser, database, log, touc
     const table = TABLES[clientId];
     const before = await tableState(superuser, table);
     const client = await CLIENTS[clientId].create({ dbUrl: database.url, concurrency: 32, touchAfter: 0 });
-    let started = 0;
     const t0 = performance.now();
-    await Promise.all(Array.from({ length: 32 }, async () => {
-      while (started < touches) {
-        started++;
-        await client.touch(randomLiveSid(live), makeSession());
-      }
-    }));
+    await fixedLoop(() => client.touch(randomLiveSid(live), makeSession()), { concurrency: 32, requests: touches });
     const seconds = (performance.now() - t0) / 1000;
     await client.close();
     await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -102,20 +96,13 @@ export async function heapOverRequests({ admin, database, log, requests, live = 
     globalThis.gc();
     return process.memoryUsage().heapUsed;
   };
-  let done = 0;
-  const run = (n) =>
-    Promise.all(Array.from({ length: 32 }, async () => {
-      const end = done + n;
-      while (done < end) {
-        done++;
-        await op();
-      }
-    }));
-  await run(step);
+  let done = step;
+  await fixedLoop(op, { concurrency: 32, requests: step });
   const samples = [{ requests: done, heapUsed: heap() }];
   const t0 = performance.now();
   while (done < step + requests) {
-    await run(step);
+    await fixedLoop(op, { concurrency: 32, requests: step });
+    done += step;
     samples.push({ requests: done, heapUsed: heap() });
     log(`  ${done.toLocaleString("en-US")} requests, heap ${(samples.at(-1).heapUsed / 2 ** 20).toFixed(1)} MiB`);
   }

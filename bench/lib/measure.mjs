@@ -89,6 +89,18 @@ export async function closedLoop(op, { concurrency, warmupMs, windowMs, record =
   return { latencies, seconds: windowMs / 1000, totalOps, cpuMicros: cpu };
 }
 
+/** `requests` calls of `op()` from `concurrency` callers, each starting the next as the last settles. */
+export async function fixedLoop(op, { concurrency, requests }) {
+  let started = 0;
+  const caller = async () => {
+    while (started < requests) {
+      started++;
+      await op();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, caller));
+}
+
 /** A background loop of `op()` from `concurrency` callers until `stop()`, recording every latency. */
 export function backgroundLoop(op, concurrency) {
   const latencies = [];
