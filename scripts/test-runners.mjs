@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import * as db from "./db.mjs";
 import { NODE_RUNTIMES, nodeRuntime } from "./runtimes.mjs";
+import { denoFailures, nodeTapFailures, pgProveFailures } from "./test-failures.mjs";
 
 export const root = db.root;
 export const bin = (name) => path.join(root, "node_modules/.bin", name);
@@ -18,10 +19,11 @@ const suites = [];
 /** Node tests' counts by runtime version. */
 const byRuntime = new Map();
 
-export function record(name, passed, failed, note = "", runtime = undefined) {
+/** `failures`: the failing tests the runner named, `{ name, where, error }`, for the summary. */
+export function record(name, passed, failed, note = "", runtime = undefined, failures = []) {
   totals.passed += passed;
   totals.failed += failed;
-  suites.push({ name, passed, failed, note });
+  suites.push({ name, passed, failed, note, failures });
   if (runtime) {
     const sum = byRuntime.get(runtime) ?? { passed: 0, failed: 0 };
     byRuntime.set(runtime, { passed: sum.passed + passed, failed: sum.failed + failed });
@@ -35,8 +37,10 @@ export function recordOk(name, ok, note) {
 }
 
 /** A test runner's counts; a runner that exited non-zero without a failing test (a bad plan, a crash) counts one failure. */
-export function recordRun(name, code, passed, failed, runtime) {
-  record(name, passed, failed + (code !== 0 && failed === 0 ? 1 : 0), "", runtime);
+export function recordRun(name, code, passed, failed, runtime, failures = []) {
+  const crashed = code !== 0 && failed === 0;
+  const note = crashed ? `the runner exited with code ${code}` : "";
+  record(name, passed, failed + (crashed ? 1 : 0), note, runtime, failures);
 }
 
 /** Runs a command, echoing its output, and resolves with its exit code and output. */
@@ -108,7 +112,7 @@ export async function pgtap(env, regime) {
   const { code, out } = await run("pg_prove", ["--verbose", "-d", env.DATABASE_URL, ...files], { echo: true });
   const passed = (out.match(/^ok \d+/gm) ?? []).length;
   const failed = (out.match(/^not ok \d+/gm) ?? []).length;
-  recordRun(`pgTAP (pg_prove), ${regime} privileges`, code, passed, failed);
+  recordRun(`pgTAP (pg_prove), ${regime} privileges`, code, passed, failed, undefined, pgProveFailures(out));
 }
 
 /** Runs Node test files with the given Node binary; `label` names the run in the summary. */
@@ -128,7 +132,14 @@ export async function nodeTests(env, { node, version, files, label, byVersion = 
   const report = fs.existsSync(tap) ? fs.readFileSync(tap, "utf8") : "";
   const passed = Number(report.match(/^# pass (\d+)/m)?.[1] ?? 0);
   const failed = Number(report.match(/^# fail (\d+)/m)?.[1] ?? 0);
-  recordRun(`Node tests on Node ${version}, ${label}`, code, passed, failed, byVersion ? version : undefined);
+  recordRun(
+    `Node tests on Node ${version}, ${label}`,
+    code,
+    passed,
+    failed,
+    byVersion ? version : undefined,
+    nodeTapFailures(report, root),
+  );
 }
 
 /** The pinned runtimes, newest last, installed; a failure to install is one failed check. */
@@ -152,7 +163,7 @@ export async function denoTests(env, { dir = "tests/deno", label = "Deno tests (
   const m = out.match(/(\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/);
   const passed = Number(m?.[1] ?? 0);
   const failed = Number(m?.[2] ?? 0);
-  recordRun(label, code, passed, failed);
+  recordRun(label, code, passed, failed, undefined, denoFailures(out));
 }
 
 export function summary() {
@@ -162,6 +173,18 @@ export function summary() {
     process.stdout.write("\nNode tests by runtime:\n");
     for (const [version, s] of byRuntime) {
       process.stdout.write(`  Node ${version}: ${s.passed} passed, ${s.failed} failed\n`);
+    }
+  }
+  const failing = suites.filter((s) => s.failed > 0);
+  if (failing.length) {
+    // Named here, just above the last line, because a CI log may keep only its tail.
+    process.stdout.write("\nWhat failed:\n");
+    for (const s of failing) {
+      process.stdout.write(`  ${s.name}${s.note ? ` (${s.note})` : ""}\n`);
+      for (const f of s.failures) {
+        process.stdout.write(`    ✖ ${f.name}${f.where ? `  [${f.where}]` : ""}\n`);
+        for (const line of f.error) process.stdout.write(`        ${line}\n`);
+      }
     }
   }
   process.stdout.write(`\n${totals.passed} passed, ${totals.failed} failed\n`);
