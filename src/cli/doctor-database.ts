@@ -4,11 +4,13 @@
 // verdict instead of ending the run. Only what a non-superuser owner can read is used:
 // pg_catalog, has_*_privilege, the role's own pg_cron jobs, pg_net's and Vault's views.
 // Here: the run, the migrations, the schema's objects and the table's housekeeping; the
-// security checks are in doctor-security.ts, the schedule's in doctor-schedule.ts.
+// security checks are in doctor-security.ts, the schedule's in doctor-schedule.ts, what a
+// switch from connect-pg-simple leaves behind in doctor-switch.ts.
 import { type Check, fail, pass, warn } from "./doctor-check.js";
 import { type Context, count, list, plural, pushFix, THRESHOLDS } from "./doctor-context.js";
 import { httpBranch, schedule } from "./doctor-schedule.js";
 import { security } from "./doctor-security.js";
+import { switchLeftovers } from "./doctor-switch.js";
 import { quoteIdent } from "../pg-backend.js";
 
 /** Runs `check` under a savepoint; an error becomes its verdict (privileges: a warning). */
@@ -42,6 +44,7 @@ export async function databaseChecks(ctx: Context): Promise<Check[]> {
     ["schedule", schedule],
     ["schedule.http", httpBranch],
     ["housekeeping", housekeeping],
+    ["switch", switchLeftovers],
   ];
   const checks: Check[] = [];
   await guarded(ctx, "schema", async () => {

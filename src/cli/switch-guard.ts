@@ -6,7 +6,7 @@ import { quoteIdent } from "../pg-backend.js";
 import { type CliIo, EXIT_OK } from "./io.js";
 import type { Client, Options } from "./switch.js";
 
-const TRIGGER = "supabase_session_store_switch";
+export const GUARD_TRIGGER = "supabase_session_store_switch";
 const GUARD_FUNCTION = "connect_pg_simple_switch_guard";
 
 /**
@@ -68,8 +68,8 @@ $$;
 revoke all on function ${fn}() from public, anon, authenticated;
 comment on function ${fn}() is
   'The switch from connect-pg-simple (supabase-session-store switch-from-connect-pg-simple): mirrors the old table''s writes and logouts into the sessions table. Dropped by its unguard step.';
-drop trigger if exists ${TRIGGER} on ${old};
-create trigger ${TRIGGER} after insert or update or delete on ${old}
+drop trigger if exists ${GUARD_TRIGGER} on ${old};
+create trigger ${GUARD_TRIGGER} after insert or update or delete on ${old}
   for each row execute function ${fn}();
 `;
 }
@@ -94,7 +94,7 @@ export async function guard(client: Client, options: Options, io: CliIo): Promis
 export async function unguard(client: Client, options: Options, io: CliIo): Promise<number> {
   const old = legacyTableName(options.old);
   const { rows } = await client.query("select pg_catalog.to_regclass($1) is not null as present", [old]);
-  if (rows[0]?.present) await client.query(`drop trigger if exists ${TRIGGER} on ${old}`);
+  if (rows[0]?.present) await client.query(`drop trigger if exists ${GUARD_TRIGGER} on ${old}`);
   await client.query(`drop function if exists ${quoteIdent(options.storeSchema)}.${GUARD_FUNCTION}()`);
   io.stdout(
     `unguard: the trigger on ${old} is gone. Remove the store's connectPgSimple option, deploy, ` +
@@ -106,7 +106,7 @@ export async function unguard(client: Client, options: Options, io: CliIo): Prom
 export async function guarded(client: Client, old: string): Promise<boolean> {
   const { rows } = await client.query(
     "select 1 from pg_catalog.pg_trigger where tgrelid = pg_catalog.to_regclass($1) and tgname = $2",
-    [old, TRIGGER],
+    [old, GUARD_TRIGGER],
   );
   return rows.length > 0;
 }

@@ -215,6 +215,47 @@ describe("a broken deployment", () => {
     });
   });
 
+  test("a switch from connect-pg-simple left behind: the guard, then the old table, each warned with the step that ends it", async () => {
+    await withScratch("switch_left", async (client, url) => {
+      await migrate(client);
+      assert.equal((await report(["--db-url", url], 1)).byId("switch").status, "pass");
+      // connect-pg-simple's own table.sql, under another schema and table name, holding a live plain id.
+      const tableSql = fs.readFileSync(path.join(here, "../../node_modules/connect-pg-simple/table.sql"), "utf8");
+      await client.query(`create schema legacy; ${tableSql.replaceAll('"session"', '"legacy"."app_sessions"')}`);
+      await client.query(
+        `insert into legacy.app_sessions (sid, sess, expire) values ('plain-id', '{"cookie": {}}', now() + interval '1 day')`,
+      );
+      const run = (fix) =>
+        runCommand(process.execPath, [bin, ...fix.replace(/ +#.*$/, "").split(" ").slice(2)], {
+          env: { PATH: process.env.PATH, DATABASE_URL: url },
+        });
+      const switchCli = (step) =>
+        `npx supabase-session-store switch-from-connect-pg-simple ${step} --schema legacy --table app_sessions`;
+      assert.equal((await run(switchCli("guard"))).code, 0);
+
+      const guarded = (await report(["--db-url", url], 1)).byId("switch.guard");
+      assert.equal(guarded?.status, "warn", JSON.stringify(guarded));
+      assert.match(guarded.summary, /its guard is on "legacy"\."app_sessions"/);
+      assert.deepEqual(guarded.fixes.map((f) => f.replace(/ +#.*$/, "")), [
+        switchCli("import --dry-run"),
+        switchCli("unguard"),
+      ]);
+      for (const fix of guarded.fixes) assert.equal((await run(fix)).code, 0, fix);
+
+      const left = await report(["--db-url", url], 1);
+      assert.equal(left.byId("switch.guard"), undefined, "unguard, the printed fix, ended the guard");
+      const old = left.byId("switch.old-table");
+      assert.equal(old?.status, "warn", JSON.stringify(old));
+      assert.match(
+        old.summary,
+        /^"legacy"\."app_sessions" .* holds 1 row, live sessions among them: session ids in plain text/,
+      );
+      await client.query(old.fixes[0]);
+      const done = (await report(["--db-url", url], 1)).byId("switch");
+      assert.equal(done?.status, "pass", JSON.stringify(done));
+    });
+  });
+
   test("a column grant to PUBLIC, RLS off and an unpinned search_path each fail with their fix", async () => {
     await withScratch("weak_security", async (client, url) => {
       await migrate(client);
