@@ -13,14 +13,18 @@ const COMMAND = "npx supabase-session-store switch-from-connect-pg-simple";
 /** The tables with the guard's trigger, and those with connect-pg-simple's three columns. */
 export async function switchLeftovers(ctx: Context): Promise<Check[]> {
   const tables = await ctx.sql(
-    `select nspname, relname, guarded from (
+    `select nspname, relname, guard_schema from (
        select n.nspname, c.relname,
-              exists (select 1 from pg_catalog.pg_trigger t where t.tgrelid = c.oid and t.tgname = $1) as guarded,
+              -- The guard's function is in the schema of the store it mirrors into (--store-schema).
+              (select fn.nspname from pg_catalog.pg_trigger t
+                 join pg_catalog.pg_proc p on p.oid = t.tgfoid
+                 join pg_catalog.pg_namespace fn on fn.oid = p.pronamespace
+                where t.tgrelid = c.oid and t.tgname = $1) as guard_schema,
               array(select a.attname::text from pg_catalog.pg_attribute a
                      where a.attrelid = c.oid and a.attnum > 0 and not a.attisdropped order by 1) as columns
          from pg_catalog.pg_class c join pg_catalog.pg_namespace n on n.oid = c.relnamespace
         where c.relkind in ('r', 'p') and n.nspname not in ('pg_catalog', 'information_schema')) t
-      where guarded or columns = array['expire', 'sess', 'sid']
+      where guard_schema is not null or columns = array['expire', 'sess', 'sid']
       order by 1, 2`,
     [GUARD_TRIGGER],
   );
@@ -30,12 +34,12 @@ export async function switchLeftovers(ctx: Context): Promise<Check[]> {
     const schema = String(t.nspname);
     const table = String(t.relname);
     const name = `${quoteIdent(schema)}.${quoteIdent(table)}`;
-    const flags = switchFlags(schema, table, ctx.schema);
-    if (t.guarded) {
+    if (t.guard_schema !== null) {
+      const flags = switchFlags(schema, table, String(t.guard_schema));
       checks.push(warn(
         "switch.guard",
         `the switch from connect-pg-simple is under way: its guard is on ${name}, mirroring old instances' ` +
-          "writes and logouts here (every old write costs a second one)",
+          `writes and logouts into ${quoteIdent(String(t.guard_schema))}.sessions (every old write costs a second one)`,
         `${COMMAND} import --dry-run${flags}  # once no old instance runs: expect "to import 0"`,
         `${COMMAND} unguard${flags}`,
       ));
