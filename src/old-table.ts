@@ -33,6 +33,7 @@ export class OldTable {
   readonly #ttl: number;
   readonly #find: string;
   readonly #save: string;
+  readonly #undoLateSave: string;
   readonly #touch: string;
   readonly #destroy: string;
   readonly #destroyUser: string;
@@ -61,6 +62,13 @@ export class OldTable {
                    where not exists (select 1 from ${quoteIdent(settings.schema)}.sessions s
                                       where s.sid = $6 and s.destroyed_at is not null)
                   on conflict (sid) do update set sess = excluded.sess, expire = excluded.expire`;
+    // A logout here that committed after the save's snapshot was taken is invisible to its check above,
+    // and its delete there may come before the save's insert: a second statement, with a snapshot of its
+    // own (taken after both), sees that logout and takes the row away again.
+    this.#undoLateSave = `delete from ${table} o
+                           where o.sid = $1
+                             and exists (select 1 from ${quoteIdent(settings.schema)}.sessions s
+                                          where s.sid = $2 and s.destroyed_at is not null)`;
     this.#touch = `update ${table}
                       set expire = ${
       local("coalesce($3::timestamptz, pg_catalog.now() + pg_catalog.make_interval(secs => $4))")
@@ -99,9 +107,10 @@ export class OldTable {
     return outcome === "stored" ? (JSON.parse(session.json) as SessionData) : null;
   }
 
-  /** After a save here stored the session: the same data there. */
+  /** After a save here stored the session: the same data there, unless a logout here came in between. */
   async saved(sid: string, key: string, json: string, expiry: Date | null): Promise<void> {
     await this.#pool.query(this.#save, [sid, this.#timeZone, json, expiry?.toISOString() ?? null, this.#ttl, key]);
+    await this.#pool.query(this.#undoLateSave, [sid, key]);
   }
 
   /** After a touch here moved the expiry: the same expiry there. */

@@ -30,6 +30,7 @@ const PG_OPTIONS = `-c TimeZone=${TIME_ZONE}`;
 const SCHEMA = "switch_test_app";
 // connect-pg-simple's table.sql names its constraint and index: one table per schema.
 const TZ_SCHEMA = "switch_test_tz";
+const RACE_SCHEMA = "switch_test_race";
 const AGENTS = 1000;
 const CONCURRENCY = 50;
 const MAX_AGE_MS = 3_600_000;
@@ -139,6 +140,7 @@ function ok(response, what) {
 before(async () => {
   await admin.query(`drop schema if exists ${SCHEMA} cascade; create schema ${SCHEMA}`);
   await admin.query(`drop schema if exists ${TZ_SCHEMA} cascade; create schema ${TZ_SCHEMA}`);
+  await admin.query(`drop schema if exists ${RACE_SCHEMA} cascade; create schema ${RACE_SCHEMA}`);
   await admin.query("delete from public.sessions");
 });
 
@@ -146,6 +148,7 @@ after(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   await cli(["unguard", "--schema", SCHEMA]);
   await admin.query(`drop schema if exists ${SCHEMA} cascade; drop schema if exists ${TZ_SCHEMA} cascade`);
+  await admin.query(`drop schema if exists ${RACE_SCHEMA} cascade`);
   await admin.query("delete from public.sessions");
   await admin.end();
 });
@@ -364,4 +367,50 @@ test("the import converts expire from the old app's TimeZone, skips expired and 
   assert.equal(await overlap.destroyUserSession("u-single", keyOf(single)), true);
   const gone = await admin.query(`select count(*)::int as n from ${TZ_SCHEMA}.tz_session where sid = $1`, [single]);
   assert.equal(gone.rows[0].n, 0, "its old row is gone");
+});
+
+test("a save's write-back whose statement began before a logout here committed does not leave the old row behind", async () => {
+  await createOldTable(RACE_SCHEMA, "session");
+  const pool = appPool();
+  // The old table's pool for one new instance. Armed with a logout, it runs the next write-back insert
+  // as a statement whose snapshot was taken before that logout (on another new instance) committed and
+  // deleted the old row: the interleaving a busy server can produce between a statement's start and its insert.
+  let logoutMeanwhile = null;
+  const oldTablePool = {
+    async query(text, values) {
+      if (!logoutMeanwhile || !/^\s*insert into/.test(text)) return pool.query(text, values);
+      const logout = logoutMeanwhile;
+      logoutMeanwhile = null;
+      const client = await pool.connect();
+      try {
+        await client.query("begin isolation level repeatable read");
+        await client.query("select 1"); // the statement's snapshot
+        await logout();
+        const result = await client.query(text, values);
+        await client.query("commit");
+        return result;
+      } finally {
+        client.release();
+      }
+    },
+  };
+  const writer = newStore({ connectPgSimple: { schemaName: RACE_SCHEMA, pool: oldTablePool } });
+  const other = newStore({ connectPgSimple: { schemaName: RACE_SCHEMA } });
+  const sid = "switch-race-write-back-session-id-0";
+  const sess = (notes) => ({
+    cookie: { originalMaxAge: MAX_AGE_MS, expires: new Date(Date.now() + MAX_AGE_MS) },
+    notes,
+  });
+  const oldRows = async () =>
+    (await admin.query(`select sess::text from ${RACE_SCHEMA}.session where sid = $1`, [sid])).rows;
+
+  await writer.set(sid, sess(["first"]));
+  assert.match((await oldRows())[0]?.sess ?? "", /first/, "written back for the old instances");
+
+  logoutMeanwhile = () => other.destroy(sid);
+  await writer.set(sid, sess(["first", "late"]));
+  assert.equal(logoutMeanwhile, null, "the logout ran inside the write-back's statement");
+  assert.deepEqual(await oldRows(), [], "no old instance can serve the logged-out session");
+  assert.equal(await other.get(sid), null);
+  assert.equal(await writer.get(sid), null);
 });
