@@ -23,7 +23,8 @@ import { fixedLoop, median } from "./lib/measure.mjs";
 import { perRequest, snapshot } from "./lib/server-cost.mjs";
 import { TOUCH_AFTER_SECONDS, WORKLOADS } from "./lib/workloads.mjs";
 import { renderCost } from "./lib/cost-report.mjs";
-import { fill, heapOverRequests, latencyAtScale, vacuumAfterTouches } from "./lib/cost-sections.mjs";
+import { heapOverRequests, latencyAtScale, vacuumAfterTouches } from "./lib/cost-sections.mjs";
+import { fill } from "./lib/tables.mjs";
 
 const { values: flags } = parseArgs({
   options: {

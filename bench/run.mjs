@@ -15,22 +15,13 @@ import pg from "pg";
 import * as db from "../scripts/db.mjs";
 import { TOUCH_CACHE_SIZE } from "../dist/esm/index.js";
 import { cleanupAtScale } from "./lib/cleanup.mjs";
+import { fill } from "./lib/tables.mjs";
 import { limitsAtScale } from "./lib/limits.mjs";
-import { CLIENTS, CPS_TABLE_DDL } from "./lib/clients.mjs";
+import { CLIENTS } from "./lib/clients.mjs";
 import { closedLoop, median, sleep, summarize } from "./lib/measure.mjs";
 import { pgbench } from "./lib/pgbench.mjs";
 import { machine, render } from "./lib/report.mjs";
-import { sessionKey } from "../dist/esm/session-key.js";
-import {
-  keySql,
-  LIVE_SID_BASE,
-  liveSid,
-  makeSession,
-  newSid,
-  randomLiveSid,
-  refreshed,
-  sessionJson,
-} from "./lib/session.mjs";
+import { keySql, LIVE_SID_BASE, makeSession, newSid, randomLiveSid, refreshed, sessionJson } from "./lib/session.mjs";
 import { getLive, TOUCH_AFTER_SECONDS, WORKLOADS } from "./lib/workloads.mjs";
 
 const { values: flags } = parseArgs({
@@ -80,31 +71,6 @@ const LIVE = 10_000;
 const GETTERS = 8;
 
 const log = (msg) => process.stderr.write(`[bench] ${msg}\n`);
-
-/**
- * Each store's table holds the same LIVE sessions, with the same payload: this store's under
- * their keys (keySql, the SHA-256 the store computes in Node), connect-pg-simple's under the
- * ids themselves. A mismatch between the two key computations fails the run here.
- */
-async function prepare(admin, payload) {
-  await admin.query(CPS_TABLE_DDL);
-  await admin.query('truncate public.sessions, public."session"');
-  const values = [payload, LIVE_SID_BASE.toString(), LIVE];
-  await admin.query(
-    `insert into public.sessions (sid, data, expires_at)
-     select ${
-      keySql("($2::numeric + g)::text")
-    }, $1::jsonb, now() + interval '1 day' from generate_series(1, $3::int) g`,
-    values,
-  );
-  await admin.query(
-    `insert into public."session" (sid, sess, expire)
-     select ($2::numeric + g)::text, $1::json, now() + interval '1 day' from generate_series(1, $3::int) g`,
-    values,
-  );
-  const { rows: [row] } = await admin.query(`select ${keySql("$1::text")} as key`, [liveSid(1)]);
-  if (row.key !== sessionKey(liveSid(1))) throw new Error("the SQL key of a session id is not the store's");
-}
 
 /** Every row starts from the same state: only the live sessions, vacuumed, right after a checkpoint. */
 async function reset(admin, checkpoint) {
@@ -285,7 +251,7 @@ async function main() {
   try {
     const { rows: [{ server_version: pgVersion }] } = await admin.query("show server_version");
     const payload = sessionJson();
-    await prepare(admin, payload);
+    await fill(admin, LIVE, { payload, vacuum: false }); // reset() vacuums
 
     // One window of one client, from the same starting state, with the rows it wrote.
     const once = async (id, workload, concurrency) => {
@@ -374,7 +340,7 @@ async function main() {
     let memory;
     if (sections.includes("memory") && soakSeconds > 0) {
       log(`memory soak (${soakSeconds} s)`);
-      await prepare(admin, payload);
+      await fill(admin, LIVE, { payload, vacuum: false }); // reset() vacuums
       memory = await soak({ database, seconds: soakSeconds });
     }
 

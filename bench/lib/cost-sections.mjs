@@ -1,44 +1,13 @@
 // The long sections of bench/cost.mjs: vacuum after 1M touches, the store's heap over 1M
 // requests, and latency at 10M rows. Each takes the bench's context ({ admin, superuser,
 // database, log }) and returns plain figures for the report.
-import { CLIENTS, CPS_TABLE_DDL } from "./clients.mjs";
+import { CLIENTS } from "./clients.mjs";
 import { closedLoop, fixedLoop, summarize } from "./measure.mjs";
-import { keySql, LIVE_SID_BASE, makeSession, newSid, randomLiveSid, sessionJson } from "./session.mjs";
+import { makeSession, newSid, randomLiveSid } from "./session.mjs";
+import { fill } from "./tables.mjs";
 import { TOUCH_AFTER_SECONDS, WORKLOADS } from "./workloads.mjs";
 
 const TABLES = { "connect-pg-simple": 'public."session"', "store-pg": "public.sessions" };
-
-/**
- * `live` sessions of ~1.2 KB in both tables (this store's under their keys, connect-pg-simple's
- * under the ids), vacuumed; `from` > 1 adds to this store's table only.
- */
-export async function fill(admin, live, { from = 1, log } = {}) {
-  const truncate = from === 1;
-  if (truncate) {
-    await admin.query(CPS_TABLE_DDL);
-    await admin.query('truncate public.sessions, public."session"');
-  }
-  const chunk = 500_000;
-  for (let lo = from; lo <= live; lo += chunk) {
-    const hi = Math.min(live, lo + chunk - 1);
-    const values = [sessionJson(), LIVE_SID_BASE.toString(), lo, hi];
-    await admin.query(
-      `insert into public.sessions (sid, data, expires_at)
-       select ${keySql("($2::numeric + g)::text")}, $1::jsonb, now() + interval '1 day'
-         from generate_series($3::int, $4::int) g`,
-      values,
-    );
-    if (truncate) {
-      await admin.query(
-        `insert into public."session" (sid, sess, expire)
-         select ($2::numeric + g)::text, $1::json, now() + interval '1 day' from generate_series($3::int, $4::int) g`,
-        values,
-      );
-    }
-    if (hi - from >= chunk) log?.(`  ${hi.toLocaleString("en-US")} of ${live.toLocaleString("en-US")} rows`);
-  }
-  await admin.query('vacuum analyze public.sessions, public."session"');
-}
 
 async function tableState(superuser, table) {
   const { rows: [row] } = await superuser.query(
